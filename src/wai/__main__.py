@@ -1,0 +1,3 @@
+from wai.cli import main
+
+main()

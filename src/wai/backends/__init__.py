@@ -1,0 +1,27 @@
+"""Backends: one module per protocol behind the small interface in `base`."""
+
+from __future__ import annotations
+
+from wai.backends.base import Backend
+from wai.errors import ConfigError
+from wai.settings import Settings
+
+
+def make_backend(settings: Settings) -> Backend:
+    from wai.backends.http import RetryPolicy
+
+    policy = RetryPolicy(
+        retries=settings.retries,
+        backoff=settings.retry_backoff,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    )
+    backend = settings.backend
+    if backend.type == "cloudflare":
+        from wai.backends.cloudflare import CloudflareBackend
+
+        return CloudflareBackend(backend, policy)
+    raise ConfigError(
+        f"backend {backend.name!r} has type {backend.type!r}, which this version cannot use yet",
+        hint="use a Cloudflare backend (`-b cloudflare`)",
+    )

@@ -1,0 +1,73 @@
+"""What every backend takes (a Request) and yields (events), whatever its protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Message = Mapping[str, str]  # {"role": ..., "content": ...}
+
+
+@dataclass(frozen=True)
+class Request:
+    """Either scoped `messages` or a raw `prompt` (sent with `raw: true`), plus parameters."""
+
+    messages: tuple[Message, ...] = ()
+    prompt: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    stream: bool = True
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """The HTTP request a backend would send; `headers` never hold the secret."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: Mapping[str, Any] | None
+    auth_env: str | None = None  # the variable `--show-request` names in place of the secret
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+    def as_dict(self) -> dict[str, int | None]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class Finish:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should hear about on stderr (a retry, a skipped event)."""
+
+    message: str
+
+
+Event = TextDelta | Usage | Finish | Notice
+
+
+class Backend(Protocol):
+    name: str
+    model: str
+
+    def prepare(self, request: Request) -> HttpCall: ...
+
+    def stream(self, request: Request) -> Iterator[Event]: ...

@@ -1,0 +1,315 @@
+"""Workers AI: POST /accounts/{id}/ai/run/{model}, the v4 envelope, both stream dialects."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from wai.backends.base import Event, Finish, HttpCall, Notice, Request, TextDelta, Usage
+from wai.backends.http import RetryPolicy, parse_retry_after, stream_call
+from wai.backends.sse import InvalidEvent, is_event_stream, iter_payloads
+from wai.errors import (
+    EXIT_BACKEND,
+    EXIT_CONFIG,
+    EXIT_NETWORK,
+    EXIT_RATE_LIMITED,
+    BackendError,
+    ConfigError,
+)
+from wai.settings import BackendSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
+MODELS_PAGE = "https://developers.cloudflare.com/workers-ai/models/"
+TOKEN_PAGE = "https://dash.cloudflare.com/profile/api-tokens"
+
+
+class CloudflareBackend:
+    def __init__(self, settings: BackendSettings, policy: RetryPolicy):
+        self.settings = settings
+        self.policy = policy
+        self.name = settings.name
+        self.model = settings.model
+
+    def url(self) -> str:
+        s = self.settings
+        account = s.account_id or "$CLOUDFLARE_ACCOUNT_ID"
+        if s.gateway:
+            return f"{s.gateway_base_url.rstrip('/')}/{account}/{s.gateway}/workers-ai/{s.model}"
+        return f"{s.base_url.rstrip('/')}/accounts/{account}/ai/run/{s.model}"
+
+    def prepare(self, request: Request) -> HttpCall:
+        body: dict[str, Any] = {}
+        if request.prompt is not None:
+            body["prompt"] = request.prompt
+            body["raw"] = True
+        else:
+            body["messages"] = [dict(message) for message in request.messages]
+        body["stream"] = request.stream
+        params = dict(request.params)
+        if request.prompt is None:
+            params.pop("lora", None)  # the schema allows lora only with a prompt
+        body.update(params)
+        headers = {"Content-Type": "application/json"}
+        if request.stream:
+            headers["Accept"] = "text/event-stream"
+        return HttpCall("POST", self.url(), headers, body, auth_env=TOKEN_ENV)
+
+    def stream(self, request: Request) -> Iterator[Event]:
+        self._check_credentials()
+        call = self.prepare(request)
+        check_token_destination(call.url)
+        secret = {"Authorization": f"Bearer {self.settings.api_token}"}
+        return stream_call(call, secret, self.policy, self._error_from_response, self._events)
+
+    def _check_credentials(self) -> None:
+        s = self.settings
+        if not s.account_id:
+            raise ConfigError(
+                "no Cloudflare account id is configured",
+                hint="export CLOUDFLARE_ACCOUNT_ID=... or run "
+                f"`wai config set backends.{s.name}.account_id ID`",
+            )
+        if not s.api_token:
+            raise ConfigError(
+                "no Cloudflare API token is configured",
+                hint=f"create one with Workers AI Read and Edit permissions at {TOKEN_PAGE}, then "
+                f"export {TOKEN_ENV}=... or run `wai config set backends.{s.name}.api_token TOKEN`",
+            )
+
+    def _error_from_response(self, response: httpx.Response) -> BackendError:
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        code, message = error_of(payload)
+        if message is None:
+            message = response.text.strip()[:200] or response.reason_phrase
+        return self.error(response.status_code, code, message, retry_after)
+
+    def _events(self, response: httpx.Response) -> Iterator[Event]:
+        if not is_event_stream(response):
+            response.read()
+            yield from self._events_from_envelope(response)
+            return
+        finish_reason = None
+        received = warned = False
+        for item in iter_payloads(response):
+            received = True
+            data = item.data
+            if isinstance(data, InvalidEvent):
+                if not warned:
+                    warned = True
+                    yield Notice(f"warning: skipped an event that is not JSON: {data.data[:80]!r}")
+                continue
+            if not isinstance(data, dict):
+                continue
+            code, message = error_of(data)
+            if item.event == "error" or message is not None:
+                raise self.error(None, code, message or json.dumps(data)[:200], None)
+            text, reason = text_of(data)
+            if text:
+                yield TextDelta(text)
+            usage = usage_of(data)
+            if usage is not None:
+                yield usage
+            finish_reason = reason or finish_reason
+        if not received:
+            raise BackendError("the backend sent an empty answer", hint="try again")
+        yield Finish(finish_reason or "stop")
+
+    def _events_from_envelope(self, response: httpx.Response) -> Iterator[Event]:
+        try:
+            envelope = response.json()
+        except ValueError:
+            raise BackendError(
+                "the backend sent an answer that is not JSON: "
+                f"{response.text.strip()[:120] or '(empty)'}"
+            ) from None
+        code, message = error_of(envelope)
+        if message is not None:
+            raise self.error(response.status_code, code, message, None)
+        result = envelope.get("result") if isinstance(envelope, dict) else None
+        if not isinstance(result, dict):
+            raise BackendError("the backend's answer has no result")
+        text, reason = text_of(result, message_key="message")
+        if text:
+            yield TextDelta(text)
+        usage = usage_of(result)
+        if usage is not None:
+            yield usage
+        yield Finish(reason or "stop")
+
+    def error(
+        self, status: int | None, code: int | None, message: str, retry_after: float | None
+    ) -> BackendError:
+        """The user-facing error for a Workers AI error code (reference §6)."""
+        model = self.settings.model
+        pick_model = (
+            f"pick another with `-m MODEL` or `wai config set model MODEL` "
+            f"(current models: {MODELS_PAGE})"
+        )
+        if code == 10000:
+            return BackendError(
+                f"Cloudflare refused the API token: {message}",
+                hint=f"check {TOKEN_ENV}; the token needs Workers AI Read and Edit "
+                f"permissions ({TOKEN_PAGE})",
+                exit_code=EXIT_CONFIG,
+            )
+        if code in (7000, 7003):
+            return BackendError(
+                f"Cloudflare does not know the account id {self.settings.account_id!r}: {message}",
+                hint="check CLOUDFLARE_ACCOUNT_ID: it is the 32-character id shown in the "
+                "dashboard's Workers AI page",
+                exit_code=EXIT_CONFIG,
+            )
+        if code == 5028:
+            date = re.search(r"deprecated on ([^\s.]+(?:\.\d+)*)", message)
+            when = f" on {date.group(1)}" if date else ""
+            return BackendError(
+                f"the model {model} was retired by Cloudflare{when}", hint=pick_model
+            )
+        if code in (5007, 3042):
+            return BackendError(f"the model {model} is not available: {message}", hint=pick_model)
+        if code == 3010:
+            return BackendError(f"Workers AI rejected the input: {message}")
+        if code == 3006:
+            return BackendError(
+                f"the conversation is too long for {model}: {message}",
+                hint="shorten the input or lower --max-tokens",
+            )
+        if code in (3007, 3008):
+            return BackendError(
+                f"Workers AI timed out: {message}", exit_code=EXIT_NETWORK, retryable=True
+            )
+        if code == 3036:
+            return BackendError(
+                f"the daily free Workers AI allocation is used up: {message}",
+                hint="it resets at 00:00 UTC; the Workers Paid plan lifts the limit",
+                exit_code=EXIT_RATE_LIMITED,
+            )
+        if code == 3040:
+            return BackendError(
+                f"Workers AI is out of capacity: {message}",
+                hint="try again in a minute",
+                exit_code=EXIT_RATE_LIMITED,
+                retryable=True,
+                retry_after=retry_after,
+            )
+        if code == 5035:
+            return BackendError(
+                f"the model {model} needs the Workers Paid plan: {message}", hint=pick_model
+            )
+        if code == 5016:
+            return BackendError(
+                f"the licence terms of {model} have not been accepted: {message}",
+                hint="accept them as the model's page describes, then ask again",
+            )
+        return self._error_by_status(status, code, message, retry_after)
+
+    @staticmethod
+    def _error_by_status(
+        status: int | None, code: int | None, message: str, retry_after: float | None
+    ) -> BackendError:
+        detail = f"{message} (code {code})" if code is not None else message
+        if status is None:
+            return BackendError(f"Workers AI reported an error: {detail}")
+        text = f"Workers AI answered HTTP {status}: {detail}"
+        if status in (401, 403):
+            return BackendError(text, hint=f"check {TOKEN_ENV}", exit_code=EXIT_CONFIG)
+        if status == 429:
+            return BackendError(
+                text, exit_code=EXIT_RATE_LIMITED, retryable=True, retry_after=retry_after
+            )
+        if status == 408:
+            return BackendError(text, exit_code=EXIT_NETWORK, retryable=True)
+        return BackendError(
+            text,
+            exit_code=EXIT_BACKEND,
+            retryable=status in (502, 503, 504),
+            retry_after=retry_after,
+        )
+
+
+def error_of(payload: Any) -> tuple[int | None, str | None]:
+    """(code, message) of an error envelope, `{"error": ...}` object or error event, else None."""
+    if not isinstance(payload, dict):
+        return None, None
+    errors = payload.get("errors")
+    if payload.get("success") is False or (isinstance(errors, list) and errors):
+        first = errors[0] if isinstance(errors, list) and errors else {}
+        if not isinstance(first, dict):
+            return None, str(first)
+        return _code(first.get("code")), str(first.get("message") or "unknown error")
+    error = payload.get("error")
+    if isinstance(error, dict):
+        return _code(error.get("code")), str(error.get("message") or "unknown error")
+    if isinstance(error, str) and error:
+        return None, error
+    return None, None
+
+
+def _code(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def text_of(data: Mapping[str, Any], message_key: str = "delta") -> tuple[str, str | None]:
+    """The text and finish reason of a native (`response`) or OpenAI-style (`choices`) object."""
+    text = data.get("response")
+    reason = data.get("finish_reason")
+    if not isinstance(text, str):
+        text = ""
+        choices = data.get("choices")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            choice = choices[0]
+            part = choice.get(message_key) or choice.get("delta") or {}
+            content = part.get("content") if isinstance(part, dict) else None
+            text = content if isinstance(content, str) else ""
+            reason = choice.get("finish_reason") or reason
+    return text, reason if isinstance(reason, str) else None
+
+
+def usage_of(data: Mapping[str, Any]) -> Usage | None:
+    usage = data.get("usage")
+    if not isinstance(usage, dict):
+        return None
+
+    def number(key: str) -> int | None:
+        value = usage.get(key)
+        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    return Usage(number("prompt_tokens"), number("completion_tokens"), number("total_tokens"))
+
+
+def check_token_destination(url: str) -> None:
+    """The token goes to Cloudflare over HTTPS, or over plain HTTP only to a loopback address."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if _is_loopback(host):
+        return
+    if parts.scheme == "https" and (host == "cloudflare.com" or host.endswith(".cloudflare.com")):
+        return
+    raise ConfigError(
+        f"refusing to send the Cloudflare API token to {parts.scheme}://{host}",
+        hint="the token goes only to https://*.cloudflare.com or a loopback address; "
+        "check CLOUDFLARE_API_BASE_URL and the backend's base_url",
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

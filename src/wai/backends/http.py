@@ -1,0 +1,137 @@
+"""Send one HTTP call and stream its events, with timeouts and retries before the first token."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from wai.backends.base import Event, HttpCall, Notice, TextDelta
+from wai.errors import BackendError, NetworkError, StreamInterrupted
+
+if TYPE_CHECKING:
+    import httpx
+
+MAX_RETRY_AFTER = 60.0  # a server asking for a longer wait gets an error, not a frozen terminal
+MAX_BACKOFF = 8.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    retries: int = 3
+    backoff: float = 0.5
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+
+
+ErrorFromResponse = Callable[["httpx.Response"], BackendError]
+EventsFromResponse = Callable[["httpx.Response"], Iterator[Event]]
+
+
+def stream_call(
+    call: HttpCall,
+    secret_headers: dict[str, str],
+    policy: RetryPolicy,
+    error_from_response: ErrorFromResponse,
+    events_from_response: EventsFromResponse,
+) -> Iterator[Event]:
+    """Yield the events of `call`; retry retryable failures until the first text arrives."""
+    import httpx
+
+    timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
+    headers = {**call.headers, **secret_headers}
+    host = urlsplit(call.url).netloc
+    attempt = 0
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        while True:
+            text_seen = False
+            try:
+                with client.stream(call.method, call.url, headers=headers, json=call.body) as resp:
+                    if resp.status_code >= 400:
+                        resp.read()
+                        raise error_from_response(resp)
+                    for event in events_from_response(resp):
+                        if isinstance(event, TextDelta):
+                            text_seen = True
+                        yield event
+                return
+            except httpx.TimeoutException as error:
+                failure = _timeout_error(error, host, policy)
+            except httpx.TransportError as error:
+                failure = _transport_error(error, host)
+            except BackendError as error:
+                failure = error
+            if text_seen:
+                if isinstance(failure, NetworkError):
+                    raise StreamInterrupted(
+                        f"the answer is incomplete: {failure.message}",
+                        hint="what arrived is kept above; ask again to get a whole answer",
+                    ) from None
+                raise failure
+            if not failure.retryable or attempt >= policy.retries:
+                raise failure
+            if failure.retry_after is not None and failure.retry_after > MAX_RETRY_AFTER:
+                raise failure
+            attempt += 1
+            delay = _delay(attempt, failure.retry_after, policy.backoff)
+            yield Notice(
+                f"{failure.message}; retrying in {delay:.1f} s "
+                f"(attempt {attempt} of {policy.retries})"
+            )
+            time.sleep(delay)
+
+
+def _delay(attempt: int, retry_after: float | None, backoff: float) -> float:
+    if retry_after is not None:
+        return retry_after
+    exponential = min(MAX_BACKOFF, backoff * 2 ** (attempt - 1))
+    return exponential * random.uniform(0.5, 1.0)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """`Retry-After` as seconds: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _timeout_error(error: Exception, host: str, policy: RetryPolicy) -> NetworkError:
+    import httpx
+
+    if isinstance(error, httpx.ConnectTimeout):
+        return NetworkError(
+            f"could not connect to {host} within {policy.connect_timeout:g} s",
+            hint="check your network connection",
+            retryable=True,
+        )
+    return NetworkError(
+        f"{host} sent nothing for {policy.read_timeout:g} s",
+        hint="the server may be overloaded; raise read_timeout with "
+        "`wai config set read_timeout SECONDS`",
+    )
+
+
+def _transport_error(error: Exception, host: str) -> NetworkError:
+    import httpx
+
+    if isinstance(error, httpx.ConnectError):
+        reason = str(error) or type(error).__name__
+        return NetworkError(
+            f"could not connect to {host}: {reason}",
+            hint="check your network connection and the backend's base_url",
+            retryable=True,
+        )
+    return NetworkError(f"the connection to {host} was cut off", retryable=True)

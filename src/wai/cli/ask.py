@@ -1,0 +1,87 @@
+"""`wai ask`: one question, one answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from wai.cli import options as opt
+from wai.cli.common import environment, reported
+
+
+def ask(
+    ctx: typer.Context,
+    words: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[PROMPT]...", help="The question; `-` (or none) reads stdin.", show_default=False
+        ),
+    ] = None,
+    model: opt.Model = None,
+    backend: opt.BackendName = None,
+    system: opt.System = None,
+    max_tokens: opt.MaxTokens = None,
+    temperature: opt.Temperature = None,
+    top_p: opt.TopP = None,
+    top_k: opt.TopK = None,
+    seed: opt.Seed = None,
+    repetition_penalty: opt.RepetitionPenalty = None,
+    frequency_penalty: opt.FrequencyPenalty = None,
+    presence_penalty: opt.PresencePenalty = None,
+    lora: opt.Lora = None,
+    no_stream: opt.NoStream = False,
+    usage: opt.ShowUsage = False,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Send the prompt untouched (write [INST] yourself).")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object with the answer at the end.")
+    ] = False,
+    markdown: Annotated[
+        bool | None,
+        typer.Option(
+            "--markdown/--plain",
+            help="Render markdown, or print plain text (default: markdown on a terminal).",
+            show_default=False,
+        ),
+    ] = None,
+    show_request: Annotated[
+        bool, typer.Option("--show-request", help="Print the request as curl and send nothing.")
+    ] = False,
+) -> None:
+    """Ask one question and stream the answer. Piped stdin comes first, then the words."""
+    env = environment(ctx)
+    with reported(env):
+        from wai.ask import AskOptions, run_ask
+        from wai.settings import Options
+
+        params = {
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "top_p": top_p,
+            "top_k": top_k,
+            "seed": seed,
+            "repetition_penalty": repetition_penalty,
+            "frequency_penalty": frequency_penalty,
+            "presence_penalty": presence_penalty,
+            "lora": lora,
+        }
+        run_ask(
+            env,
+            words or [],
+            Options(
+                backend=backend,
+                model=model,
+                system=system,
+                params={name: value for name, value in params.items() if value is not None},
+            ),
+            AskOptions(
+                raw=raw,
+                stream=not no_stream,
+                as_json=as_json,
+                markdown=markdown,
+                show_request=show_request,
+                show_usage=usage,
+            ),
+        )

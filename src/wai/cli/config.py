@@ -1,0 +1,130 @@
+"""`wai config show|get|set|unset|path|edit`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from wai.cli.common import environment, reported
+
+app = typer.Typer(
+    help="Read and change config.toml (dotted keys: model, params.temperature, "
+    "backends.cloudflare.account_id).",
+    no_args_is_help=True,
+)
+
+Key = Annotated[str, typer.Argument(help="A dotted key, e.g. params.temperature.")]
+
+
+@app.command()
+def show(ctx: typer.Context) -> None:
+    """Print the config file with secrets masked."""
+    env = environment(ctx)
+    with reported(env):
+        import tomli_w
+
+        from wai.config import config_path, load_config, masked
+
+        data = load_config()
+        if not data:
+            env.notice(f"no settings yet in {config_path()}")
+            return
+        env.write_out(tomli_w.dumps(masked(data)))
+
+
+@app.command()
+def get(ctx: typer.Context, key: Key) -> None:
+    """Print one value (secrets masked)."""
+    env = environment(ctx)
+    with reported(env):
+        from wai.config import get_key, load_config, masked
+        from wai.errors import UsageError
+
+        try:
+            value = get_key(load_config(), key)
+        except KeyError:
+            raise UsageError(f"{key} is not set") from None
+        env.write_out(_format(masked(value, key.rsplit(".", 1)[-1])) + "\n")
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    key: Key,
+    value: Annotated[str, typer.Argument(help="A TOML value (0.7, true, \"text\") or plain text.")],
+) -> None:
+    """Set a value; it is checked before the file is written."""
+    env = environment(ctx)
+    with reported(env):
+        from wai.config import (
+            ConfigProblem,
+            load_config,
+            parse_value,
+            save_config,
+            set_key,
+            validate,
+        )
+        from wai.errors import UsageError
+
+        data = load_config()
+        set_key(data, key, parse_value(value))
+        try:
+            validate(data)
+        except ConfigProblem as problem:
+            raise UsageError(f"{problem.key}: {problem.message}") from None
+        save_config(data)
+
+
+@app.command()
+def unset(ctx: typer.Context, key: Key) -> None:
+    """Remove a value."""
+    env = environment(ctx)
+    with reported(env):
+        from wai.config import load_config, save_config, unset_key
+
+        data = load_config()
+        if not unset_key(data, key):
+            env.notice(f"{key} was not set")
+            return
+        save_config(data)
+
+
+@app.command()
+def path(ctx: typer.Context) -> None:
+    """Print where the config file is."""
+    env = environment(ctx)
+    with reported(env):
+        from wai.config import config_path
+
+        env.write_out(f"{config_path()}\n")
+
+
+@app.command()
+def edit(ctx: typer.Context) -> None:
+    """Open the config file in $VISUAL or $EDITOR, then check it."""
+    env = environment(ctx)
+    with reported(env):
+        import shlex
+        import subprocess
+
+        from wai.config import config_path, load_config, save_config
+
+        target = config_path()
+        if not target.exists():
+            save_config({}, target)
+        editor = env.environ.get("VISUAL") or env.environ.get("EDITOR") or "vi"
+        subprocess.run([*shlex.split(editor), str(target)], check=False)
+        load_config(target)
+
+
+def _format(value: object) -> str:
+    if isinstance(value, dict):
+        import tomli_w
+
+        return tomli_w.dumps(value).rstrip("\n")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,247 @@
+"""config.toml: locate, read (tomllib), validate, and write atomically with mode 0600."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from wai.atomic import write_atomic
+from wai.errors import ConfigError, UsageError
+from wai.params import PARAMS
+
+SECRET_KEYS = frozenset({"api_token", "api_key"})
+BACKEND_TYPES = ("cloudflare", "openai")
+MASK = "********"
+
+
+def config_dir() -> Path:
+    override = os.environ.get("WAI_CONFIG_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("wai", appauthor=False))
+
+
+def config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+class ConfigProblem(Exception):
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+Check = Callable[[str, Any], None]
+
+
+def _string(key: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise ConfigProblem(key, f"must be a string, got {_toml_type(value)}")
+
+
+def _boolean(key: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigProblem(key, f"must be true or false, got {_toml_type(value)}")
+
+
+def _number(minimum: float, integer: bool = False) -> Check:
+    def check(key: str, value: Any) -> None:
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            kind = "a whole number" if integer else "a number"
+            raise ConfigProblem(key, f"must be {kind}, got {_toml_type(value)}")
+        if value < minimum:
+            raise ConfigProblem(key, f"must be at least {minimum}, got {value}")
+
+    return check
+
+
+def _backend_type(key: str, value: Any) -> None:
+    if value not in BACKEND_TYPES:
+        raise ConfigProblem(key, f"must be one of {', '.join(BACKEND_TYPES)}, got {value!r}")
+
+
+def _param(key: str, value: Any) -> None:
+    name = key.rsplit(".", 1)[-1]
+    try:
+        PARAMS[name].check(value, key)
+    except UsageError as error:
+        raise ConfigProblem(key, error.message.removeprefix(f"{key} ")) from None
+
+
+TOP_LEVEL: dict[str, Check] = {
+    "backend": _string,
+    "model": _string,
+    "system": _string,
+    "connect_timeout": _number(0.001),
+    "read_timeout": _number(0.001),
+    "retries": _number(0, integer=True),
+    "retry_backoff": _number(0),
+}
+BACKEND_KEYS: dict[str, Check] = {
+    "type": _backend_type,
+    "model": _string,
+    "base_url": _string,
+    "account_id": _string,
+    "api_token": _string,
+    "gateway": _string,
+    "gateway_base_url": _string,
+    "api_key": _string,
+    "context_window": _number(1, integer=True),
+}
+TABLES = ("params", "backends")
+
+
+def validate(data: dict[str, Any]) -> None:
+    """Raise ConfigProblem for the first unknown key or bad value, naming its dotted key."""
+    for key, value in data.items():
+        if key in TOP_LEVEL:
+            TOP_LEVEL[key](key, value)
+        elif key == "params":
+            _table(key, value)
+            for name, param in value.items():
+                if name not in PARAMS:
+                    raise ConfigProblem(f"params.{name}", _unknown(PARAMS))
+                _param(f"params.{name}", param)
+        elif key == "backends":
+            _table(key, value)
+            for name, backend in value.items():
+                _table(f"backends.{name}", backend)
+                for field, field_value in backend.items():
+                    dotted = f"backends.{name}.{field}"
+                    if field not in BACKEND_KEYS:
+                        raise ConfigProblem(dotted, _unknown(BACKEND_KEYS))
+                    BACKEND_KEYS[field](dotted, field_value)
+        else:
+            raise ConfigProblem(key, _unknown([*TOP_LEVEL, *TABLES]))
+
+
+def _table(key: str, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ConfigProblem(key, f"must be a table, got {_toml_type(value)}")
+
+
+def _unknown(known: Any) -> str:
+    return f"unknown key (known here: {', '.join(known)})"
+
+
+def _toml_type(value: Any) -> str:
+    names = {bool: "a boolean", str: "a string", int: "an integer", float: "a float"}
+    names.update({dict: "a table", list: "an array"})
+    return names.get(type(value), type(value).__name__)
+
+
+# --- reading and writing ----------------------------------------------------------------------
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """The file's TOML as it is (no validation); {} when there is no file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(
+            f"cannot parse {path}: {error}",
+            hint="fix the file by hand (`wai config edit`); wai will not overwrite it",
+        ) from None
+
+
+def load_config(path: Path | None = None) -> dict[str, Any]:
+    """Read and validate the config file; problems are ConfigErrors that name the path and key."""
+    path = path or config_path()
+    data = read_document(path)
+    try:
+        validate(data)
+    except ConfigProblem as problem:
+        raise ConfigError(
+            f"{path}: {problem.key}: {problem.message}",
+            hint=f"fix it with `wai config set {problem.key} VALUE` or `wai config unset "
+            f"{problem.key}`",
+        ) from None
+    return data
+
+
+def save_config(data: dict[str, Any], path: Path | None = None) -> None:
+    import tomli_w
+
+    write_atomic(path or config_path(), tomli_w.dumps(data).encode("utf-8"), mode=0o600)
+
+
+# --- dotted keys ------------------------------------------------------------------------------
+
+
+def split_key(key: str) -> list[str]:
+    parts = key.split(".")
+    if not key or any(not part for part in parts):
+        raise UsageError(f"invalid key {key!r}: use dotted names like params.temperature")
+    return parts
+
+
+def get_key(data: dict[str, Any], key: str) -> Any:
+    node: Any = data
+    for part in split_key(key):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(key)
+        node = node[part]
+    return node
+
+
+def set_key(data: dict[str, Any], key: str, value: Any) -> None:
+    *parents, last = split_key(key)
+    node = data
+    for index, part in enumerate(parents):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise UsageError(f"{'.'.join(parents[: index + 1])} is a value, not a table")
+        node = child
+    node[last] = value
+
+
+def unset_key(data: dict[str, Any], key: str) -> bool:
+    *parents, last = split_key(key)
+    node: Any = data
+    trail = []
+    for part in parents:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        trail.append((node, part))
+        node = node[part]
+    if not isinstance(node, dict) or last not in node:
+        return False
+    del node[last]
+    for parent, part in reversed(trail):  # drop tables the removal left empty
+        if parent[part]:
+            break
+        del parent[part]
+    return True
+
+
+def parse_value(text: str) -> Any:
+    """A TOML value where the text parses as one (`0.7`, `true`, `"x"`), else the text itself."""
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def masked(value: Any, key: str = "") -> Any:
+    """A copy of `value` with every secret replaced by a mask."""
+    if isinstance(value, dict):
+        return {k: masked(v, k) for k, v in value.items()}
+    if key in SECRET_KEYS and isinstance(value, str):
+        return MASK
+    return value

@@ -1,0 +1,85 @@
+"""The Environment: the process's streams, their TTY flags and variables, and the one place that
+writes notices and errors to stderr (with every known secret scrubbed)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from wai.errors import WaiError
+
+
+@dataclass
+class Environment:
+    stdin: IO[Any] = field(default_factory=lambda: sys.stdin)
+    stdout: IO[Any] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[Any] = field(default_factory=lambda: sys.stderr)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    debug: bool = False
+    secrets: set[str] = field(default_factory=set)
+
+    @staticmethod
+    def _isatty(stream: IO[Any]) -> bool:
+        try:
+            return stream.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    @property
+    def stdin_isatty(self) -> bool:
+        return self._isatty(self.stdin)
+
+    @property
+    def stdout_isatty(self) -> bool:
+        return self._isatty(self.stdout)
+
+    @property
+    def stderr_isatty(self) -> bool:
+        return self._isatty(self.stderr)
+
+    @property
+    def dumb_terminal(self) -> bool:
+        return self.environ.get("TERM") == "dumb"
+
+    @property
+    def no_color(self) -> bool:
+        return bool(self.environ.get("NO_COLOR")) or self.dumb_terminal
+
+    @property
+    def stderr_is_live(self) -> bool:
+        """Whether stderr may show a spinner (a terminal that understands escape codes)."""
+        return self.stderr_isatty and not self.dumb_terminal
+
+    def add_secret(self, secret: str | None) -> None:
+        if secret:
+            self.secrets.add(secret)
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "********")
+        return text
+
+    def notice(self, message: str) -> None:
+        self.stderr.write(self.scrub(f"wai: {message}\n"))
+        self.stderr.flush()
+
+    def report(self, error: WaiError) -> None:
+        lines = f"wai: error: {error.message}\n"
+        if error.hint:
+            lines += f"hint: {error.hint}\n"
+        self.stderr.write(self.scrub(lines))
+        self.stderr.flush()
+
+    def write_out(self, text: str) -> None:
+        """Write answer text to stdout as UTF-8 bytes, flushed at once."""
+        buffer = getattr(self.stdout, "buffer", None)
+        if buffer is not None:
+            self.stdout.flush()
+            buffer.write(text.encode("utf-8", "surrogateescape"))
+            buffer.flush()
+        else:
+            self.stdout.write(text)
+            self.stdout.flush()

@@ -1,0 +1,41 @@
+"""Renderers: how an answer's text reaches stdout (plain bytes, live markdown, or one JSON object).
+
+Each takes text deltas as they arrive and the finished turn at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from wai.env import Environment
+from wai.turn_result import TurnResult
+
+
+class Renderer(Protocol):
+    def text(self, delta: str) -> None: ...
+
+    def finish(self, result: TurnResult) -> None: ...
+
+
+def choose_renderer(
+    env: Environment,
+    *,
+    as_json: Mapping[str, Any] | None = None,
+    markdown: bool | None = None,
+    raw: bool = False,
+) -> Renderer:
+    """`as_json` (the fields beside the answer) picks JSON; otherwise markdown on a terminal."""
+    if as_json is not None:
+        from wai.render.json import JsonRenderer
+
+        return JsonRenderer(env, as_json)
+    if markdown is None:
+        markdown = env.stdout_isatty and not env.dumb_terminal
+    if markdown and not raw:
+        from wai.render.markdown import MarkdownRenderer
+
+        return MarkdownRenderer(env)
+    from wai.render.plain import PlainRenderer
+
+    return PlainRenderer(env)

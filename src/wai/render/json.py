@@ -1,0 +1,32 @@
+"""Collect the answer and print one JSON object at the end; nothing else on stdout."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from wai.env import Environment
+from wai.turn_result import TurnResult
+
+
+class JsonRenderer:
+    def __init__(self, env: Environment, fields: Mapping[str, Any]):
+        self.env = env
+        self.fields = fields
+
+    def text(self, delta: str) -> None:
+        pass  # the whole text arrives with the result
+
+    def finish(self, result: TurnResult) -> None:
+        if result.finish_reason == "error" and not result.text:
+            return  # nothing arrived: the error on stderr says it all
+        document = {
+            "response": result.text,
+            "model": self.fields.get("model"),
+            "backend": self.fields.get("backend"),
+            "usage": result.usage.as_dict() if result.usage else None,
+            "finish_reason": result.finish_reason,
+            "session": self.fields.get("session"),
+        }
+        self.env.write_out(json.dumps(document, ensure_ascii=False) + "\n")

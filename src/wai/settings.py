@@ -1,0 +1,134 @@
+"""Resolve flag > environment > config file > built-in default, once, into a frozen Settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from wai.errors import ConfigError, UsageError
+from wai.params import DEFAULT_MAX_TOKENS, check_params
+
+DEFAULT_BACKEND = "cloudflare"
+DEFAULT_MODEL = "@hf/thebloke/mistral-7b-instruct-v0.1-awq"
+CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4"
+GATEWAY_BASE = "https://gateway.ai.cloudflare.com/v1"
+KNOWN_CONTEXT_WINDOWS = {DEFAULT_MODEL: 4096}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line said; None means 'not given'."""
+
+    backend: str | None = None
+    model: str | None = None
+    system: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    name: str
+    type: str
+    model: str
+    base_url: str
+    account_id: str | None = None
+    api_token: str | None = field(default=None, repr=False)
+    token_source: str | None = None  # where the token came from: "environment" or the file
+    gateway: str | None = None
+    gateway_base_url: str = GATEWAY_BASE
+    context_window: int | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: BackendSettings
+    system: str | None
+    params: Mapping[str, Any]
+    max_tokens_given: bool  # the user chose max_tokens (flag or config), so never shrink it
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+    retries: int = 3
+    retry_backoff: float = 0.5
+
+
+def _first(*values: str | None) -> str | None:
+    return next((value for value in values if value), None)
+
+
+def resolve(options: Options, config: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
+    from_flag = options.backend is not None
+    name = _first(options.backend, env.get("WAI_BACKEND"), config.get("backend"), DEFAULT_BACKEND)
+    assert name is not None
+    backend = _resolve_backend(name, from_flag, options, config, env)
+
+    file_params = dict(config.get("params", {}))
+    params = {**file_params, **check_params(dict(options.params))}
+    max_tokens_given = "max_tokens" in params
+    params.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
+
+    return Settings(
+        backend=backend,
+        system=options.system if options.system is not None else config.get("system"),
+        params=params,
+        max_tokens_given=max_tokens_given,
+        connect_timeout=float(config.get("connect_timeout", 10.0)),
+        read_timeout=float(config.get("read_timeout", 120.0)),
+        retries=int(config.get("retries", 3)),
+        retry_backoff=float(config.get("retry_backoff", 0.5)),
+    )
+
+
+def _resolve_backend(
+    name: str,
+    from_flag: bool,
+    options: Options,
+    config: Mapping[str, Any],
+    env: Mapping[str, str],
+) -> BackendSettings:
+    tables = config.get("backends", {})
+    table = tables.get(name)
+    if table is None and name != DEFAULT_BACKEND:
+        known = ", ".join(sorted({DEFAULT_BACKEND, *tables}))
+        message = f"unknown backend {name!r} (known: {known})"
+        hint = f"add a [backends.{name}] table with `wai config set backends.{name}.type ...`"
+        raise (UsageError if from_flag else ConfigError)(message, hint=hint)
+    table = table or {}
+    kind = table.get("type", DEFAULT_BACKEND if name == DEFAULT_BACKEND else None)
+    if kind is None:
+        raise ConfigError(
+            f"backends.{name}.type is missing",
+            hint=f'set it with `wai config set backends.{name}.type "cloudflare"`',
+        )
+    model = _first(
+        options.model, env.get("WAI_MODEL"), table.get("model"), config.get("model"), DEFAULT_MODEL
+    )
+    assert model is not None
+    context_window = table.get("context_window") or KNOWN_CONTEXT_WINDOWS.get(model)
+    if kind != "cloudflare":
+        return BackendSettings(
+            name=name,
+            type=kind,
+            model=model,
+            base_url=table.get("base_url", ""),
+            api_token=table.get("api_key"),
+            token_source="config file" if table.get("api_key") else None,
+            context_window=context_window,
+        )
+
+    env_token = _first(env.get("CLOUDFLARE_API_TOKEN"), env.get("CF_API_TOKEN"))
+    return BackendSettings(
+        name=name,
+        type=kind,
+        model=model,
+        base_url=_first(env.get("CLOUDFLARE_API_BASE_URL"), table.get("base_url"))
+        or CLOUDFLARE_API_BASE,
+        account_id=_first(
+            env.get("CLOUDFLARE_ACCOUNT_ID"), env.get("CF_ACCOUNT_ID"), table.get("account_id")
+        ),
+        api_token=env_token or table.get("api_token"),
+        token_source="environment" if env_token else "config file",
+        gateway=table.get("gateway"),
+        gateway_base_url=table.get("gateway_base_url", GATEWAY_BASE),
+        context_window=context_window,
+    )

@@ -1,0 +1,99 @@
+"""Shared fixtures: an isolated home for every test, the Workers AI server, and ways to run wai."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from tests.servers.workers_ai import ACCOUNT, TOKEN, WorkersAIServer
+from wai.cli import app
+
+SCHEMA = json.loads((Path(__file__).parent / "data" / "cloudflare-input.schema.json").read_text())
+CLEARED = (
+    "CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN", "CF_ACCOUNT_ID", "CF_API_TOKEN",
+    "CLOUDFLARE_API_BASE_URL", "WAI_BACKEND", "WAI_MODEL", "WAI_DEBUG", "NO_COLOR",
+    "VISUAL", "EDITOR",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own HOME, config and data directories and no Cloudflare variables."""
+    for name in CLEARED:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("WAI_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("WAI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TERM", "xterm-256color")
+    return tmp_path
+
+
+@pytest.fixture
+def config_file(isolated: Path) -> Path:
+    return isolated / "config" / "config.toml"
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[WorkersAIServer]:
+    """A running Workers AI server; the environment points wai at it with valid credentials.
+
+    At the end, every body sent to /ai/run is checked against Cloudflare's input schema.
+    """
+    instance = WorkersAIServer().start()
+    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", instance.base_url)
+    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
+    try:
+        yield instance
+    finally:
+        instance.stop()
+    for request in instance.run_requests:
+        jsonschema.validate(request.body, SCHEMA)
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def assert_secret_absent(self, secret: str = TOKEN) -> None:
+        assert secret not in self.stdout
+        assert secret not in self.stderr
+
+
+def wai(*args: str, input: str | bytes | None = None, env: Mapping[str, str] | None = None) -> Run:
+    """Run wai in-process with Typer's CliRunner (stdin and stdout are not terminals)."""
+    result = CliRunner().invoke(app, list(args), input=input, env=dict(env or {}))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    run = Run(result.exit_code, result.stdout, result.stderr)
+    run.assert_secret_absent()
+    return run
+
+
+def wai_process(
+    *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run wai as a real process with pipes on stdin, stdout and stderr."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "wai", *args],
+        input=input if input is not None else b"",
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+    assert TOKEN.encode() not in completed.stdout + completed.stderr
+    return completed
