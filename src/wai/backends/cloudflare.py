@@ -66,7 +66,7 @@ class CloudflareBackend:
         call = self.prepare(request)
         check_token_destination(call.url)
         secret = {"Authorization": f"Bearer {self.settings.api_token}"}
-        return stream_call(call, secret, self.policy, self._error_from_response, self._events)
+        return stream_call(call, secret, self.policy, self._error_from_response, self.events)
 
     def _check_credentials(self) -> None:
         s = self.settings
@@ -94,7 +94,7 @@ class CloudflareBackend:
             message = response.text.strip()[:200] or response.reason_phrase
         return self.error(response.status_code, code, message, retry_after)
 
-    def _events(self, response: httpx.Response) -> Iterator[Event]:
+    def events(self, response: httpx.Response) -> Iterator[Event]:
         if not is_event_stream(response):
             response.read()
             yield from self._events_from_envelope(response)
