@@ -58,6 +58,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[WorkersAIServer]:
         yield instance
     finally:
         instance.stop()
+    assert instance.errors == []
     for request in instance.run_requests:
         jsonschema.validate(request.body, SCHEMA)
 

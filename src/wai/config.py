@@ -233,9 +233,10 @@ def unset_key(data: dict[str, Any], key: str) -> bool:
 def parse_value(text: str) -> Any:
     """A TOML value where the text parses as one (`0.7`, `true`, `"x"`), else the text itself."""
     try:
-        return tomllib.loads(f"value = {text}")["value"]
+        document = tomllib.loads(f"value = {text}")
     except tomllib.TOMLDecodeError:
         return text
+    return document["value"] if list(document) == ["value"] else text
 
 
 def masked(value: Any, key: str = "") -> Any:

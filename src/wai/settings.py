@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wai.errors import ConfigError, UsageError
-from wai.params import DEFAULT_MAX_TOKENS, check_params
+from wai.params import DEFAULT_MAX_TOKENS, PARAMS, check_params
 
 DEFAULT_BACKEND = "cloudflare"
 DEFAULT_MODEL = "@hf/thebloke/mistral-7b-instruct-v0.1-awq"
@@ -63,9 +63,10 @@ def resolve(options: Options, config: Mapping[str, Any], env: Mapping[str, str])
     backend = _resolve_backend(name, from_flag, options, config, env)
 
     file_params = dict(config.get("params", {}))
-    params = {**file_params, **check_params(dict(options.params))}
-    max_tokens_given = "max_tokens" in params
-    params.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
+    merged = {**file_params, **check_params(dict(options.params))}
+    max_tokens_given = "max_tokens" in merged
+    merged.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
+    params = {name: merged[name] for name in PARAMS if name in merged}  # a stable order
 
     return Settings(
         backend=backend,

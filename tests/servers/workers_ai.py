@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -96,6 +97,18 @@ class Recorded:
     body: Any
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Connections the client drops (Ctrl-C, a closed keep-alive) are normal, not errors."""
+
+    daemon_threads = True
+    errors: list[BaseException]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError | TimeoutError) and error is not None:
+            self.errors.append(error)
+
+
 class WorkersAIServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
@@ -103,9 +116,14 @@ class WorkersAIServer:
         self.tokens: tuple[str, ...] = DEFAULT_TOKENS
         self.stopping = threading.Event()
         self.gate = threading.Semaphore(0)  # released by a test to let paused chunks go
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler())
+        self._httpd.errors = []
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions raised while handling requests (other than dropped connections)."""
+        return self._httpd.errors
 
     @property
     def port(self) -> int:

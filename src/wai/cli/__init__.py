@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -15,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -45,4 +47,6 @@ app.command("completions")(completions.completions)
 
 
 def main() -> None:
+    if completions.COMPLETE_VAR in os.environ:
+        completions.enable_shell_completion()
     app(prog_name="wai")

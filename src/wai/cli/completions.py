@@ -22,8 +22,20 @@ def completion_script(shell: str) -> str:
     return get_completion_script(prog_name="wai", complete_var=COMPLETE_VAR, shell=shell)
 
 
+def enable_shell_completion() -> None:
+    """Register Typer's completion classes; only needed when the shell asks for completions."""
+    from typer._completion_classes import completion_init
+
+    completion_init()
+
+
 def completions(
     shell: Annotated[Shell, typer.Argument(help="The shell to complete for.")],
 ) -> None:
-    """Print a shell completion script (e.g. `wai completions bash > ~/.local/share/bash-completion/completions/wai`)."""
+    """Print a shell completion script.
+
+    bash: `wai completions bash > ~/.local/share/bash-completion/completions/wai`;
+    zsh: `wai completions zsh > "${fpath[1]}/_wai"`;
+    fish: `wai completions fish > ~/.config/fish/completions/wai.fish`.
+    """
     typer.echo(completion_script(shell.value).rstrip("\n"))

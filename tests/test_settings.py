@@ -1,0 +1,499 @@
+"""Precedence: command-line flag > environment > config file > built-in default (SPEC §2).
+
+Checked end to end where possible: `wai ask --plain hi` against the Workers AI server, then
+assertions on the request it recorded (the model in the path, the body, the token sent).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Run, wai
+from tests.servers.workers_ai import ACCOUNT, DEFAULT_MODEL, TOKEN, WorkersAIServer
+from wai.errors import ConfigError, UsageError
+from wai.settings import (
+    CLOUDFLARE_API_BASE,
+    GATEWAY_BASE,
+    BackendSettings,
+    Options,
+    Settings,
+    resolve,
+)
+
+RUN_PREFIX = f"/client/v4/accounts/{ACCOUNT}/ai/run/"
+HI = {"role": "user", "content": "hi"}
+FILE_MODEL = "@cf/meta/llama-3.1-8b-instruct"
+TOP_MODEL = "@cf/mistral/mistral-7b-instruct-v0.1"
+ENV_MODEL = "@cf/qwen/qwen1.5-7b-chat-awq"
+FLAG_MODEL = "@cf/google/gemma-7b-it-lora"
+WRONG_TOKEN = "wrong-token-Qw3rTy"
+OTHER_ACCOUNT = "f" * 32
+AUTH_REFUSED = (
+    "wai: error: Cloudflare refused the API token: Authentication error\n"
+    "hint: check CLOUDFLARE_API_TOKEN; the token needs Workers AI Read and Edit permissions "
+    "(https://dash.cloudflare.com/profile/api-tokens)\n"
+)
+
+
+def write_config(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def ask(*args: str, env: dict[str, str] | None = None) -> Run:
+    return wai("ask", "--plain", *args, "hi", env=env)
+
+
+def body(**params: Any) -> dict[str, Any]:
+    """The exact body `wai ask --plain hi` sends, with these parameters."""
+    return {"messages": [HI], "stream": True, "max_tokens": 1024, **params}
+
+
+def assert_answered(run: Run, server: WorkersAIServer, model: str = DEFAULT_MODEL) -> None:
+    assert (run.exit_code, run.stdout, run.stderr) == (0, "Hello, world!", "")
+    assert [request.path for request in server.run_requests] == [RUN_PREFIX + model]
+
+
+def assert_model_sent(run: Run, server: WorkersAIServer, model: str) -> None:
+    """The server knows only DEFAULT_MODEL, so any other model is refused after it was sent."""
+    assert [request.path for request in server.run_requests] == [RUN_PREFIX + model]
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr == (
+        f"wai: error: the model {model} is not available: No such model {model} or task\n"
+        f"hint: pick another with `-m MODEL` or `wai config set model MODEL` "
+        "(current models: https://developers.cloudflare.com/workers-ai/models/)\n"
+    )
+
+
+def authorization(server: WorkersAIServer) -> str:
+    [request] = server.run_requests
+    return request.headers["Authorization"]
+
+
+# --- model ------------------------------------------------------------------------------------
+
+
+def test_model_defaults_to_mistral_7b(server: WorkersAIServer) -> None:
+    assert_answered(ask(), server)
+    assert server.last_body == body()
+    assert authorization(server) == f"Bearer {TOKEN}"
+
+
+def test_model_from_the_top_level_of_the_file(server: WorkersAIServer, config_file: Path) -> None:
+    write_config(config_file, f'model = "{TOP_MODEL}"\n')
+    assert_model_sent(ask(), server, TOP_MODEL)
+
+
+def test_backend_model_beats_the_top_level_model(
+    server: WorkersAIServer, config_file: Path
+) -> None:
+    write_config(
+        config_file, f'model = "{TOP_MODEL}"\n\n[backends.cloudflare]\nmodel = "{FILE_MODEL}"\n'
+    )
+    assert_model_sent(ask(), server, FILE_MODEL)
+
+
+def test_wai_model_beats_the_file(server: WorkersAIServer, config_file: Path) -> None:
+    write_config(
+        config_file, f'model = "{TOP_MODEL}"\n\n[backends.cloudflare]\nmodel = "{FILE_MODEL}"\n'
+    )
+    assert_answered(ask(env={"WAI_MODEL": DEFAULT_MODEL}), server)
+
+
+def test_wai_model_beats_the_default(server: WorkersAIServer) -> None:
+    assert_model_sent(ask(env={"WAI_MODEL": ENV_MODEL}), server, ENV_MODEL)
+
+
+def test_an_empty_wai_model_counts_as_unset(server: WorkersAIServer, config_file: Path) -> None:
+    write_config(config_file, f'model = "{TOP_MODEL}"\n')
+    assert_model_sent(ask(env={"WAI_MODEL": ""}), server, TOP_MODEL)
+
+
+def test_model_flag_beats_wai_model(server: WorkersAIServer, config_file: Path) -> None:
+    write_config(config_file, f'[backends.cloudflare]\nmodel = "{FILE_MODEL}"\n')
+    assert_answered(ask("-m", DEFAULT_MODEL, env={"WAI_MODEL": ENV_MODEL}), server)
+
+
+def test_long_model_flag_beats_everything(server: WorkersAIServer, config_file: Path) -> None:
+    write_config(
+        config_file, f'model = "{TOP_MODEL}"\n\n[backends.cloudflare]\nmodel = "{FILE_MODEL}"\n'
+    )
+    run = ask("--model", FLAG_MODEL, env={"WAI_MODEL": DEFAULT_MODEL})
+    assert_model_sent(run, server, FLAG_MODEL)
+
+
+# --- backend ----------------------------------------------------------------------------------
+
+
+def unknown_backend(name: str, known: str) -> str:
+    return (
+        f"wai: error: unknown backend '{name}' (known: {known})\n"
+        f"hint: add a [backends.{name}] table with `wai config set backends.{name}.type ...`\n"
+    )
+
+
+def test_an_unknown_backend_flag_is_a_usage_error(server: WorkersAIServer) -> None:
+    run = ask("-b", "nope")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == unknown_backend("nope", "cloudflare")
+    assert server.requests == []
+
+
+def test_an_unknown_backend_in_the_file_is_a_config_error(
+    server: WorkersAIServer, config_file: Path
+) -> None:
+    write_config(config_file, 'backend = "nope"\n')
+    run = ask()
+    assert (run.exit_code, run.stdout) == (3, "")
+    assert run.stderr == unknown_backend("nope", "cloudflare")
+    assert server.requests == []
+
+
+def test_an_unknown_wai_backend_is_a_config_error(server: WorkersAIServer) -> None:
+    run = ask(env={"WAI_BACKEND": "nope"})
+    assert (run.exit_code, run.stdout) == (3, "")
+    assert run.stderr == unknown_backend("nope", "cloudflare")
+    assert server.requests == []
+
+
+def test_the_unknown_backend_error_lists_the_configured_ones(
+    server: WorkersAIServer, config_file: Path
+) -> None:
+    write_config(config_file, '[backends.work]\ntype = "cloudflare"\n')
+    run = ask("--backend", "nope")
+    assert run.exit_code == 2
+    assert run.stderr == unknown_backend("nope", "cloudflare, work")
+
+
+def test_backend_flag_beats_wai_backend(server: WorkersAIServer) -> None:
+    assert_answered(ask("-b", "cloudflare", env={"WAI_BACKEND": "nope"}), server)
+
+
+def test_wai_backend_beats_the_file(server: WorkersAIServer, config_file: Path) -> None:
+    write_config(config_file, 'backend = "nope"\n')
+    assert_answered(ask(env={"WAI_BACKEND": "cloudflare"}), server)
+
+
+WORK_AND_CLOUDFLARE = f"""\
+backend = "work"
+
+[backends.work]
+type = "cloudflare"
+model = "{DEFAULT_MODEL}"
+
+[backends.cloudflare]
+model = "{FILE_MODEL}"
+"""
+
+
+def test_the_file_chooses_a_named_backend(server: WorkersAIServer, config_file: Path) -> None:
+    write_config(config_file, WORK_AND_CLOUDFLARE)
+    assert_answered(ask(), server)
+
+
+def test_backend_flag_beats_the_file(server: WorkersAIServer, config_file: Path) -> None:
+    write_config(config_file, WORK_AND_CLOUDFLARE)
+    assert_model_sent(ask("-b", "cloudflare"), server, FILE_MODEL)
+
+
+def test_a_named_backend_without_a_type_is_a_config_error(
+    server: WorkersAIServer, config_file: Path
+) -> None:
+    write_config(config_file, f'[backends.work]\nmodel = "{DEFAULT_MODEL}"\n')
+    run = ask("-b", "work")
+    assert (run.exit_code, run.stdout) == (3, "")
+    assert run.stderr == (
+        "wai: error: backends.work.type is missing\n"
+        "hint: set it with `wai config set backends.work.type \"cloudflare\"`\n"
+    )
+    assert server.requests == []
+
+
+# --- params and system ------------------------------------------------------------------------
+
+
+def test_params_come_from_the_file(server: WorkersAIServer, config_file: Path) -> None:
+    write_config(config_file, "[params]\nmax_tokens = 512\ntemperature = 0.6\ntop_k = 5\n")
+    assert_answered(ask(), server)
+    assert server.last_body == body(max_tokens=512, temperature=0.6, top_k=5)
+
+
+def test_param_flags_beat_the_file(server: WorkersAIServer, config_file: Path) -> None:
+    write_config(config_file, "[params]\nmax_tokens = 512\ntemperature = 0.6\n")
+    assert_answered(ask("--temperature", "1.5"), server)
+    assert server.last_body == body(max_tokens=512, temperature=1.5)
+
+
+def test_max_tokens_flag_beats_the_file(server: WorkersAIServer, config_file: Path) -> None:
+    write_config(config_file, "[params]\nmax_tokens = 512\ntemperature = 0.6\n")
+    assert_answered(ask("--max-tokens", "64", "--seed", "7"), server)
+    assert server.last_body == body(max_tokens=64, temperature=0.6, seed=7)
+
+
+def test_a_param_flag_out_of_range_is_refused_before_sending(
+    server: WorkersAIServer, config_file: Path
+) -> None:
+    write_config(config_file, "[params]\ntemperature = 0.6\n")
+    run = ask("--temperature", "9")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == "wai: error: --temperature is 9, out of range: allowed 0 to 5\n"
+    assert server.requests == []
+
+
+def test_system_from_the_file(server: WorkersAIServer, config_file: Path) -> None:
+    write_config(config_file, 'system = "From the file."\n')
+    assert_answered(ask(), server)
+    assert server.last_body == {
+        "messages": [{"role": "system", "content": "From the file."}, HI],
+        "stream": True,
+        "max_tokens": 1024,
+    }
+
+
+def test_system_flag_beats_the_file(server: WorkersAIServer, config_file: Path) -> None:
+    write_config(config_file, 'system = "From the file."\n')
+    assert_answered(ask("-s", "From the flag."), server)
+    assert server.last_body == {
+        "messages": [{"role": "system", "content": "From the flag."}, HI],
+        "stream": True,
+        "max_tokens": 1024,
+    }
+
+
+# --- account id and token ---------------------------------------------------------------------
+
+
+def credentials_file(path: Path, account: str, token: str) -> None:
+    write_config(path, f'[backends.cloudflare]\naccount_id = "{account}"\napi_token = "{token}"\n')
+
+
+def test_credentials_from_the_file(
+    server: WorkersAIServer, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID")
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
+    credentials_file(config_file, ACCOUNT, TOKEN)
+    assert_answered(ask(), server)
+    assert authorization(server) == f"Bearer {TOKEN}"
+
+
+def test_environment_credentials_beat_the_file(
+    server: WorkersAIServer, config_file: Path
+) -> None:
+    credentials_file(config_file, OTHER_ACCOUNT, WRONG_TOKEN)
+    assert_answered(ask(), server)
+    assert authorization(server) == f"Bearer {TOKEN}"
+
+
+def test_environment_token_is_sent_instead_of_the_file_token(
+    server: WorkersAIServer, config_file: Path
+) -> None:
+    credentials_file(config_file, ACCOUNT, TOKEN)
+    run = ask(env={"CLOUDFLARE_API_TOKEN": WRONG_TOKEN})
+    assert authorization(server) == f"Bearer {WRONG_TOKEN}"
+    assert (run.exit_code, run.stdout, run.stderr) == (3, "", AUTH_REFUSED)
+    run.assert_secret_absent(WRONG_TOKEN)
+
+
+def test_environment_account_is_used_instead_of_the_file_account(
+    server: WorkersAIServer, config_file: Path
+) -> None:
+    credentials_file(config_file, ACCOUNT, TOKEN)
+    ask(env={"CLOUDFLARE_ACCOUNT_ID": OTHER_ACCOUNT})
+    assert [request.path for request in server.run_requests] == [
+        f"/client/v4/accounts/{OTHER_ACCOUNT}/ai/run/{DEFAULT_MODEL}"
+    ]
+
+
+def test_cf_variables_are_fallbacks(
+    server: WorkersAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID")
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
+    assert_answered(ask(env={"CF_ACCOUNT_ID": ACCOUNT, "CF_API_TOKEN": TOKEN}), server)
+    assert authorization(server) == f"Bearer {TOKEN}"
+
+
+def test_cf_variables_beat_the_file(
+    server: WorkersAIServer, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID")
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
+    credentials_file(config_file, OTHER_ACCOUNT, WRONG_TOKEN)
+    assert_answered(ask(env={"CF_ACCOUNT_ID": ACCOUNT, "CF_API_TOKEN": TOKEN}), server)
+    assert authorization(server) == f"Bearer {TOKEN}"
+
+
+def test_cloudflare_variables_beat_cf_variables(server: WorkersAIServer) -> None:
+    assert_answered(ask(env={"CF_ACCOUNT_ID": OTHER_ACCOUNT, "CF_API_TOKEN": WRONG_TOKEN}), server)
+    assert authorization(server) == f"Bearer {TOKEN}"
+
+
+def test_no_account_id_anywhere_is_a_config_error(
+    server: WorkersAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID")
+    run = ask()
+    assert (run.exit_code, run.stdout) == (3, "")
+    assert run.stderr == (
+        "wai: error: no Cloudflare account id is configured\n"
+        "hint: export CLOUDFLARE_ACCOUNT_ID=... or run "
+        "`wai config set backends.cloudflare.account_id ID`\n"
+    )
+    assert server.requests == []
+
+
+# --- base URL ---------------------------------------------------------------------------------
+
+
+def test_base_url_from_the_file(
+    server: WorkersAIServer, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CLOUDFLARE_API_BASE_URL")
+    write_config(config_file, f'[backends.cloudflare]\nbase_url = "{server.base_url}"\n')
+    assert_answered(ask(), server)
+
+
+def test_cloudflare_api_base_url_beats_the_file(
+    server: WorkersAIServer, config_file: Path
+) -> None:
+    # Both point at the server, with different path prefixes: the path shows which one won.
+    file_url = f"http://127.0.0.1:{server.port}/from-file/v4"
+    write_config(config_file, f'[backends.cloudflare]\nbase_url = "{file_url}"\n')
+    assert_answered(ask(), server)
+
+
+def test_the_file_base_url_is_used_as_written(
+    server: WorkersAIServer, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CLOUDFLARE_API_BASE_URL")
+    file_url = f"http://127.0.0.1:{server.port}/from-file/v4/"
+    write_config(config_file, f'[backends.cloudflare]\nbase_url = "{file_url}"\n')
+    run = ask()
+    assert [request.path for request in server.requests] == [
+        f"/from-file/v4/accounts/{ACCOUNT}/ai/run/{DEFAULT_MODEL}"
+    ]
+    assert run.exit_code == 3  # the server does not route that prefix (code 7003)
+
+
+# --- resolve, directly ------------------------------------------------------------------------
+
+
+def test_resolve_with_nothing_gives_the_defaults() -> None:
+    assert resolve(Options(), {}, {}) == Settings(
+        backend=BackendSettings(
+            name="cloudflare",
+            type="cloudflare",
+            model=DEFAULT_MODEL,
+            base_url=CLOUDFLARE_API_BASE,
+            account_id=None,
+            api_token=None,
+            token_source="config file",
+            gateway=None,
+            gateway_base_url=GATEWAY_BASE,
+            context_window=4096,
+        ),
+        system=None,
+        params={"max_tokens": 1024},
+        max_tokens_given=False,
+        connect_timeout=10.0,
+        read_timeout=120.0,
+        retries=3,
+        retry_backoff=0.5,
+    )
+    assert CLOUDFLARE_API_BASE == "https://api.cloudflare.com/client/v4"
+
+
+FULL_CONFIG: dict[str, Any] = {
+    "backend": "work",
+    "model": TOP_MODEL,
+    "system": "file system",
+    "read_timeout": 30,
+    "retries": 0,
+    "params": {"temperature": 0.6, "max_tokens": 512},
+    "backends": {
+        "work": {
+            "type": "cloudflare",
+            "model": FILE_MODEL,
+            "account_id": "file-account",
+            "api_token": "file-token",
+            "base_url": "https://file.example/client/v4",
+            "gateway": "gw",
+            "context_window": 8192,
+        },
+    },
+}
+
+
+def test_resolve_takes_everything_from_the_file() -> None:
+    settings = resolve(Options(), FULL_CONFIG, {})
+    assert settings.backend == BackendSettings(
+        name="work",
+        type="cloudflare",
+        model=FILE_MODEL,
+        base_url="https://file.example/client/v4",
+        account_id="file-account",
+        api_token="file-token",
+        token_source="config file",
+        gateway="gw",
+        gateway_base_url=GATEWAY_BASE,
+        context_window=8192,
+    )
+    assert settings.system == "file system"
+    assert settings.params == {"temperature": 0.6, "max_tokens": 512}
+    assert settings.max_tokens_given is True
+    assert (settings.read_timeout, settings.retries) == (30.0, 0)
+
+
+def test_resolve_prefers_the_environment_to_the_file() -> None:
+    env = {
+        "WAI_MODEL": ENV_MODEL,
+        "CLOUDFLARE_ACCOUNT_ID": "env-account",
+        "CF_ACCOUNT_ID": "cf-account",
+        "CF_API_TOKEN": "cf-token",
+        "CLOUDFLARE_API_BASE_URL": "https://env.example/client/v4",
+    }
+    backend = resolve(Options(), FULL_CONFIG, env).backend
+    assert (backend.name, backend.model, backend.account_id, backend.api_token) == (
+        "work",
+        ENV_MODEL,
+        "env-account",
+        "cf-token",
+    )
+    assert backend.token_source == "environment"
+    assert backend.base_url == "https://env.example/client/v4"
+
+
+def test_resolve_prefers_flags_to_the_environment() -> None:
+    options = Options(
+        backend="cloudflare",
+        model=FLAG_MODEL,
+        system="flag system",
+        params={"temperature": 1, "max_tokens": 10},
+    )
+    env = {"WAI_BACKEND": "work", "WAI_MODEL": ENV_MODEL}
+    settings = resolve(options, FULL_CONFIG, env)
+    assert (settings.backend.name, settings.backend.model) == ("cloudflare", FLAG_MODEL)
+    assert settings.system == "flag system"
+    assert settings.params == {"temperature": 1.0, "max_tokens": 10}
+    assert type(settings.params["temperature"]) is float
+
+
+def test_resolve_refuses_an_unknown_backend_by_where_it_came_from() -> None:
+    with pytest.raises(UsageError) as flag:
+        resolve(Options(backend="nope"), {}, {})
+    assert flag.value.message == "unknown backend 'nope' (known: cloudflare)"
+    with pytest.raises(ConfigError) as env:
+        resolve(Options(), {}, {"WAI_BACKEND": "nope"})
+    assert env.value.message == "unknown backend 'nope' (known: cloudflare)"
+    with pytest.raises(ConfigError):
+        resolve(Options(), {"backend": "nope"}, {})
+
+
+def test_resolve_checks_flag_params() -> None:
+    with pytest.raises(UsageError) as caught:
+        resolve(Options(params={"top_k": 51}), {}, {})
+    assert caught.value.message == "--top-k is 51, out of range: allowed 1 to 50"
