@@ -19,9 +19,17 @@ from wai.cli import app
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "cloudflare-input.schema.json").read_text())
 CLEARED = (
-    "CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN", "CF_ACCOUNT_ID", "CF_API_TOKEN",
-    "CLOUDFLARE_API_BASE_URL", "WAI_BACKEND", "WAI_MODEL", "WAI_DEBUG", "NO_COLOR",
-    "VISUAL", "EDITOR",
+    "CLOUDFLARE_ACCOUNT_ID",
+    "CLOUDFLARE_API_TOKEN",
+    "CF_ACCOUNT_ID",
+    "CF_API_TOKEN",
+    "CLOUDFLARE_API_BASE_URL",
+    "WAI_BACKEND",
+    "WAI_MODEL",
+    "WAI_DEBUG",
+    "NO_COLOR",
+    "VISUAL",
+    "EDITOR",
 )
 
 

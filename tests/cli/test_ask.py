@@ -70,9 +70,12 @@ def test_empty_stdin_from_dev_null_counts_as_none(server: WorkersAIServer) -> No
 def test_invalid_utf8_on_stdin_is_replaced_with_a_warning(server: WorkersAIServer) -> None:
     completed = wai_process("ask", "what is this?", input=b"caf\xe9 \xff!")
     assert completed.returncode == 0
-    assert completed.stderr == (
-        "wai: warning: stdin is not valid UTF-8; undecodable bytes were replaced with �\n"
-    ).encode()
+    assert (
+        completed.stderr
+        == (
+            "wai: warning: stdin is not valid UTF-8; undecodable bytes were replaced with �\n"
+        ).encode()
+    )
     assert server.last_body["messages"] == user("caf� �!\n\nwhat is this?")
 
 
@@ -253,9 +256,7 @@ def test_gateway_routes_through_ai_gateway(server: WorkersAIServer, config_file:
     "base_url",
     ["http://api.cloudflare.com/client/v4", "https://evil.example.com/client/v4"],
 )
-def test_token_goes_only_to_cloudflare_over_https(
-    server: WorkersAIServer, base_url: str
-) -> None:
+def test_token_goes_only_to_cloudflare_over_https(server: WorkersAIServer, base_url: str) -> None:
     run = wai("ask", "hi", env={"CLOUDFLARE_API_BASE_URL": base_url})
     assert run.exit_code == 3
     scheme_host = base_url.rsplit("/client", 1)[0]

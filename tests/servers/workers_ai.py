@@ -1,4 +1,4 @@
-"""A Workers AI server on 127.0.0.1 that speaks the protocol of reference/workers-ai.md byte for byte.
+"""A Workers AI server on 127.0.0.1 speaking reference/workers-ai.md byte for byte.
 
 It checks the account, the token and the model the way Cloudflare does (10000, 7003, 5007, 5028),
 answers `/ai/run/{model}` with a streamed or enveloped answer, and plays scripted replies (error
@@ -54,8 +54,12 @@ def envelope(result: Any) -> bytes:
 
 def error_envelope(code: int | str, message: str) -> bytes:
     return json.dumps(
-        {"result": None, "success": False, "errors": [{"code": code, "message": message}],
-         "messages": []}
+        {
+            "result": None,
+            "success": False,
+            "errors": [{"code": code, "message": message}],
+            "messages": [],
+        }
     ).encode()
 
 
@@ -74,11 +78,8 @@ class Reply:
     @classmethod
     def stream(cls, body: bytes, split: int | None = None, **kwargs: Any) -> Reply:
         """A streamed body; `split` sends it in pieces of that many bytes (split reads)."""
-        if split:
-            chunks = [body[i : i + split] for i in range(0, len(body), split)]
-        else:
-            chunks = [body]
-        return cls(chunks=chunks, **kwargs)
+        size = split or len(body) or 1
+        return cls(chunks=[body[i : i + size] for i in range(0, len(body), size)], **kwargs)
 
     @classmethod
     def json(cls, body: bytes, status: int = 200, **kwargs: Any) -> Reply:

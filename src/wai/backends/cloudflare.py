@@ -286,7 +286,9 @@ def usage_of(data: Mapping[str, Any]) -> Usage | None:
 
     def number(key: str) -> int | None:
         value = usage.get(key)
-        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return int(value)
 
     return Usage(number("prompt_tokens"), number("completion_tokens"), number("total_tokens"))
 

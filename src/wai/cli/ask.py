@@ -15,7 +15,9 @@ def ask(
     words: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[PROMPT]...", help="The question; `-` (or none) reads stdin.", show_default=False
+            metavar="PROMPT",
+            help="The question; `-` (or none) reads stdin.",
+            show_default=False,
         ),
     ] = None,
     model: opt.Model = None,

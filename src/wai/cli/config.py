@@ -52,7 +52,7 @@ def get(ctx: typer.Context, key: Key) -> None:
 def set_(
     ctx: typer.Context,
     key: Key,
-    value: Annotated[str, typer.Argument(help="A TOML value (0.7, true, \"text\") or plain text.")],
+    value: Annotated[str, typer.Argument(help='A TOML value (0.7, true, "text") or plain text.')],
 ) -> None:
     """Set a value; it is checked before the file is written."""
     env = environment(ctx)

@@ -31,9 +31,7 @@ class MarkdownRenderer:
         if self.live is None:
             from rich.live import Live
 
-            self.live = Live(
-                console=self.console, auto_refresh=False, vertical_overflow="visible"
-            )
+            self.live = Live(console=self.console, auto_refresh=False, vertical_overflow="visible")
             self.live.start()
         if now - self.drawn_at >= FRAME_SECONDS:
             self.drawn_at = now
