@@ -86,3 +86,14 @@ def test_ctrl_c_during_markdown_leaves_the_terminal_clean(server: WorkersAIServe
     assert hidden == -1 or raw.find("\x1b[?25h", hidden) > hidden  # the cursor is shown again
     assert "never shown" not in screen_text(raw)
     assert "Traceback" not in raw
+
+
+def test_a_spinner_shows_until_the_first_token(server: WorkersAIServer) -> None:
+    server.enqueue(Reply(chunks=[sse(*token_events(["Answer", " here"]))], pause_before=[0]))
+    child = spawn("ask", "hi")
+    child.expect("waiting for the model")
+    server.gate.release()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "Answer here" in screen_text(child.before)
