@@ -68,6 +68,15 @@ def assert_model_sent(run: Run, server: WorkersAIServer, model: str) -> None:
     )
 
 
+def unknown_account(account: str, path: str) -> str:
+    return (
+        f"wai: error: Cloudflare does not know the account id '{account}': "
+        f"Could not route to {path}\n"
+        "hint: check CLOUDFLARE_ACCOUNT_ID: it is the 32-character id shown in the dashboard's "
+        "Workers AI page\n"
+    )
+
+
 def authorization(server: WorkersAIServer) -> str:
     [request] = server.run_requests
     return request.headers["Authorization"]
@@ -207,7 +216,7 @@ def test_a_named_backend_without_a_type_is_a_config_error(
     assert (run.exit_code, run.stdout) == (3, "")
     assert run.stderr == (
         "wai: error: backends.work.type is missing\n"
-        "hint: set it with `wai config set backends.work.type \"cloudflare\"`\n"
+        'hint: set it with `wai config set backends.work.type "cloudflare"`\n'
     )
     assert server.requests == []
 
@@ -219,6 +228,17 @@ def test_params_come_from_the_file(server: WorkersAIServer, config_file: Path) -
     write_config(config_file, "[params]\nmax_tokens = 512\ntemperature = 0.6\ntop_k = 5\n")
     assert_answered(ask(), server)
     assert server.last_body == body(max_tokens=512, temperature=0.6, top_k=5)
+
+
+def test_file_params_are_sent_as_their_declared_types(
+    server: WorkersAIServer, config_file: Path
+) -> None:
+    # top_k and seed are whole numbers: `top_k = 5.0` in the file is sent as 5, as `--top-k 5` is.
+    write_config(config_file, "[params]\ntop_k = 5.0\nseed = 7.0\ntemperature = 1\n")
+    assert_answered(ask(), server)
+    sent = server.last_body
+    assert sent == body(top_k=5, seed=7, temperature=1.0)
+    assert (type(sent["top_k"]), type(sent["seed"])) == (int, int)
 
 
 def test_param_flags_beat_the_file(server: WorkersAIServer, config_file: Path) -> None:
@@ -280,9 +300,7 @@ def test_credentials_from_the_file(
     assert authorization(server) == f"Bearer {TOKEN}"
 
 
-def test_environment_credentials_beat_the_file(
-    server: WorkersAIServer, config_file: Path
-) -> None:
+def test_environment_credentials_beat_the_file(server: WorkersAIServer, config_file: Path) -> None:
     credentials_file(config_file, OTHER_ACCOUNT, WRONG_TOKEN)
     assert_answered(ask(), server)
     assert authorization(server) == f"Bearer {TOKEN}"
@@ -302,10 +320,11 @@ def test_environment_account_is_used_instead_of_the_file_account(
     server: WorkersAIServer, config_file: Path
 ) -> None:
     credentials_file(config_file, ACCOUNT, TOKEN)
-    ask(env={"CLOUDFLARE_ACCOUNT_ID": OTHER_ACCOUNT})
-    assert [request.path for request in server.run_requests] == [
-        f"/client/v4/accounts/{OTHER_ACCOUNT}/ai/run/{DEFAULT_MODEL}"
-    ]
+    run = ask(env={"CLOUDFLARE_ACCOUNT_ID": OTHER_ACCOUNT})
+    path = f"/client/v4/accounts/{OTHER_ACCOUNT}/ai/run/{DEFAULT_MODEL}"
+    assert [request.path for request in server.run_requests] == [path]
+    assert (run.exit_code, run.stdout) == (3, "")
+    assert run.stderr == unknown_account(OTHER_ACCOUNT, path)
 
 
 def test_cf_variables_are_fallbacks(
@@ -357,9 +376,7 @@ def test_base_url_from_the_file(
     assert_answered(ask(), server)
 
 
-def test_cloudflare_api_base_url_beats_the_file(
-    server: WorkersAIServer, config_file: Path
-) -> None:
+def test_cloudflare_api_base_url_beats_the_file(server: WorkersAIServer, config_file: Path) -> None:
     # Both point at the server, with different path prefixes: the path shows which one won.
     file_url = f"http://127.0.0.1:{server.port}/from-file/v4"
     write_config(config_file, f'[backends.cloudflare]\nbase_url = "{file_url}"\n')
@@ -373,10 +390,11 @@ def test_the_file_base_url_is_used_as_written(
     file_url = f"http://127.0.0.1:{server.port}/from-file/v4/"
     write_config(config_file, f'[backends.cloudflare]\nbase_url = "{file_url}"\n')
     run = ask()
-    assert [request.path for request in server.requests] == [
-        f"/from-file/v4/accounts/{ACCOUNT}/ai/run/{DEFAULT_MODEL}"
-    ]
-    assert run.exit_code == 3  # the server does not route that prefix (code 7003)
+    path = f"/from-file/v4/accounts/{ACCOUNT}/ai/run/{DEFAULT_MODEL}"
+    assert [request.path for request in server.requests] == [path]
+    # The server routes only /client/v4, and answers any other path with code 7003.
+    assert (run.exit_code, run.stdout) == (3, "")
+    assert run.stderr == unknown_account(ACCOUNT, path)
 
 
 # --- resolve, directly ------------------------------------------------------------------------

@@ -101,28 +101,40 @@ BACKEND_KEYS: dict[str, Check] = {
 TABLES = ("params", "backends")
 
 
-def validate(data: dict[str, Any]) -> None:
-    """Raise ConfigProblem for the first unknown key or bad value, naming its dotted key."""
+def find_problems(data: dict[str, Any]) -> list[ConfigProblem]:
+    """Every unknown key and bad value, each naming its dotted key."""
+    problems: list[ConfigProblem] = []
+
+    def passes(check: Check, key: str, value: Any) -> bool:
+        try:
+            check(key, value)
+        except ConfigProblem as problem:
+            problems.append(problem)
+            return False
+        return True
+
     for key, value in data.items():
         if key in TOP_LEVEL:
-            TOP_LEVEL[key](key, value)
-        elif key == "params":
-            _table(key, value)
+            passes(TOP_LEVEL[key], key, value)
+        elif key == "params" and passes(_table, key, value):
             for name, param in value.items():
-                if name not in PARAMS:
-                    raise ConfigProblem(f"params.{name}", _unknown(PARAMS))
-                _param(f"params.{name}", param)
-        elif key == "backends":
-            _table(key, value)
+                passes(_param if name in PARAMS else _unknown(PARAMS), f"params.{name}", param)
+        elif key == "backends" and passes(_table, key, value):
             for name, backend in value.items():
-                _table(f"backends.{name}", backend)
-                for field, field_value in backend.items():
-                    dotted = f"backends.{name}.{field}"
-                    if field not in BACKEND_KEYS:
-                        raise ConfigProblem(dotted, _unknown(BACKEND_KEYS))
-                    BACKEND_KEYS[field](dotted, field_value)
-        else:
-            raise ConfigProblem(key, _unknown([*TOP_LEVEL, *TABLES]))
+                if passes(_table, f"backends.{name}", backend):
+                    for field, field_value in backend.items():
+                        check = BACKEND_KEYS.get(field) or _unknown(BACKEND_KEYS)
+                        passes(check, f"backends.{name}.{field}", field_value)
+        elif key not in TABLES:
+            passes(_unknown([*TOP_LEVEL, *TABLES]), key, value)
+    return problems
+
+
+def validate(data: dict[str, Any]) -> None:
+    """Raise the first ConfigProblem, if any."""
+    problems = find_problems(data)
+    if problems:
+        raise problems[0]
 
 
 def _table(key: str, value: Any) -> None:
@@ -130,8 +142,11 @@ def _table(key: str, value: Any) -> None:
         raise ConfigProblem(key, f"must be a table, got {_toml_type(value)}")
 
 
-def _unknown(known: Any) -> str:
-    return f"unknown key (known here: {', '.join(known)})"
+def _unknown(known: Any) -> Check:
+    def check(key: str, value: Any) -> None:
+        raise ConfigProblem(key, f"unknown key (known here: {', '.join(known)})")
+
+    return check
 
 
 def _toml_type(value: Any) -> str:

@@ -62,7 +62,7 @@ def resolve(options: Options, config: Mapping[str, Any], env: Mapping[str, str])
     assert name is not None
     backend = _resolve_backend(name, from_flag, options, config, env)
 
-    file_params = dict(config.get("params", {}))
+    file_params = check_params(dict(config.get("params", {})), source="params")
     merged = {**file_params, **check_params(dict(options.params))}
     max_tokens_given = "max_tokens" in merged
     merged.setdefault("max_tokens", DEFAULT_MAX_TOKENS)

@@ -119,7 +119,9 @@ class WorkersAIServer:
         self.gate = threading.Semaphore(0)  # released by a test to let paused chunks go
         self._httpd = _QuietServer(("127.0.0.1", 0), self._handler())
         self._httpd.errors = []
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def errors(self) -> list[BaseException]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from wai.backends.base import Event, HttpCall, Notice, TextDelta
-from wai.errors import BackendError, NetworkError, StreamInterrupted
+from wai.errors import EXIT_BACKEND, BackendError, NetworkError, StreamInterrupted
 
 if TYPE_CHECKING:
     import httpx
@@ -71,6 +71,7 @@ def stream_call(
                         f"the answer is incomplete: {failure.message}",
                         hint="what arrived is kept above; ask again to get a whole answer",
                     ) from None
+                failure.exit_code = EXIT_BACKEND  # an error event ended a started answer
                 raise failure
             if not failure.retryable or attempt >= policy.retries:
                 raise failure

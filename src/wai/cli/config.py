@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from wai.cli.common import environment, reported
+from wai.env import Environment
 
 app = typer.Typer(
     help="Read and change config.toml (dotted keys: model, params.temperature, "
@@ -57,23 +58,16 @@ def set_(
     """Set a value; it is checked before the file is written."""
     env = environment(ctx)
     with reported(env):
-        from wai.config import (
-            ConfigProblem,
-            load_config,
-            parse_value,
-            save_config,
-            set_key,
-            validate,
-        )
+        from wai.config import config_path, find_problems, parse_value, read_document, set_key
         from wai.errors import UsageError
 
-        data = load_config()
+        data = read_document(config_path())
         set_key(data, key, parse_value(value))
-        try:
-            validate(data)
-        except ConfigProblem as problem:
-            raise UsageError(f"{problem.key}: {problem.message}") from None
-        save_config(data)
+        problems = find_problems(data)
+        for problem in problems:
+            if _overlaps(problem.key, key):
+                raise UsageError(f"{problem.key}: {problem.message}")
+        _save(env, data)
 
 
 @app.command()
@@ -81,13 +75,28 @@ def unset(ctx: typer.Context, key: Key) -> None:
     """Remove a value."""
     env = environment(ctx)
     with reported(env):
-        from wai.config import load_config, save_config, unset_key
+        from wai.config import config_path, read_document, unset_key
 
-        data = load_config()
+        data = read_document(config_path())
         if not unset_key(data, key):
             env.notice(f"{key} was not set")
             return
-        save_config(data)
+        _save(env, data)
+
+
+def _overlaps(problem_key: str, key: str) -> bool:
+    return (
+        problem_key == key or problem_key.startswith(f"{key}.") or key.startswith(f"{problem_key}.")
+    )
+
+
+def _save(env: Environment, data: dict[str, Any]) -> None:
+    """Write the file; problems elsewhere in it do not block an edit, but are pointed out."""
+    from wai.config import config_path, find_problems, save_config
+
+    save_config(data)
+    for problem in find_problems(data):
+        env.notice(f"warning: {config_path()}: {problem.key}: {problem.message}")
 
 
 @app.command()
