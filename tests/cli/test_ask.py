@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import wai, wai_process
-from tests.servers.workers_ai import ACCOUNT, DEFAULT_MODEL, TOKEN, WorkersAIServer
+from tests.servers.workers_ai import (
+    ACCOUNT,
+    DEFAULT_MODEL,
+    TOKEN,
+    Reply,
+    WorkersAIServer,
+    sse,
+    token_events,
+)
 
 ANSWER = "Hello, world!"
 
@@ -313,3 +323,22 @@ def test_python_dash_m_wai_works() -> None:
     completed = wai_process("--version")
     assert completed.returncode == 0
     assert completed.stdout.startswith(b"wai ")
+
+
+def test_a_reader_that_leaves_early_stops_wai_quietly(server: WorkersAIServer) -> None:
+    first = sse(*token_events(["first line\n"]), done=False)
+    rest = sse(*token_events(["more\n"] * 50))
+    server.enqueue(Reply(chunks=[first, rest], pause_before=[1]))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wai", "ask", "hi"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline() == b"first line\n"
+    process.stdout.close()  # like `| head -1`
+    server.gate.release()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=30) == 141
+    assert stderr == b""

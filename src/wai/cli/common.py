@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,6 +11,8 @@ import typer
 
 from wai.env import Environment
 from wai.errors import EXIT_INTERRUPTED, WaiError
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 
 def environment(ctx: typer.Context) -> Environment:
@@ -30,6 +33,9 @@ def reported(env: Environment) -> Iterator[None]:
         env.stderr.write("\n")
         env.notice("interrupted")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        _silence_stdout()  # the reader went away (`| head`): stop quietly, as shell tools do
+        raise typer.Exit(EXIT_BROKEN_PIPE) from None
     except (typer.Exit, typer.Abort):
         raise
     except Exception as error:
@@ -42,3 +48,12 @@ def reported(env: Environment) -> Iterator[None]:
             )
         )
         raise typer.Exit(1) from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
