@@ -131,8 +131,7 @@ CASES = {
     "5028 retired model": Case(
         400,
         5028,
-        "This model was deprecated on 2025-10-01. Please use an alternative model: "
-        f"{MODELS_PAGE}",
+        f"This model was deprecated on 2025-10-01. Please use an alternative model: {MODELS_PAGE}",
         1,
         f"wai: error: the model {DEFAULT_MODEL} was retired by Cloudflare on 2025-10-01",
         PICK_MODEL,
@@ -360,7 +359,11 @@ def test_error_code_is_reported_with_its_exit_code(server: WorkersAIServer, case
     ],
 )
 def test_server_refusal_names_what_is_wrong(
-    server: WorkersAIServer, args: tuple[str, ...], env: dict[str, str], exit_code: int, expected: str
+    server: WorkersAIServer,
+    args: tuple[str, ...],
+    env: dict[str, str],
+    exit_code: int,
+    expected: str,
 ) -> None:
     run = wai("ask", "--plain", *args, "hi", env=env)
 
@@ -380,9 +383,7 @@ def capacity(**headers: str) -> Reply:
     ["0", "Wed, 21 Oct 2015 07:28:00 GMT"],
     ids=["seconds", "http date in the past"],
 )
-def test_out_of_capacity_is_retried_then_answers(
-    server: WorkersAIServer, retry_after: str
-) -> None:
+def test_out_of_capacity_is_retried_then_answers(server: WorkersAIServer, retry_after: str) -> None:
     server.enqueue(capacity(**{"Retry-After": retry_after}))
 
     run = ask()
