@@ -555,6 +555,10 @@ MID_STREAM = {
         error_event('{"error": "inference failed"}', event="error"),
         ("wai: error: Workers AI reported an error: inference failed",),
     ),
+    "event: error with a bare message": (
+        error_event('{"message": "inference failed"}', event="error"),
+        ("wai: error: Workers AI reported an error: inference failed",),
+    ),
 }
 
 

@@ -113,7 +113,8 @@ class CloudflareBackend:
                 continue
             code, message = error_of(data)
             if item.event == "error" or message is not None:
-                raise self.error(None, code, message or json.dumps(data)[:200], None)
+                message = message or data.get("message") or json.dumps(data)[:200]
+                raise self.error(None, code, str(message), None)
             text, reason = text_of(data)
             if text:
                 yield TextDelta(text)
