@@ -28,6 +28,7 @@ CLEARED = (
     "WAI_MODEL",
     "WAI_DEBUG",
     "NO_COLOR",
+    "PYTHONUNBUFFERED",
     "VISUAL",
     "EDITOR",
 )
