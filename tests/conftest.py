@@ -93,6 +93,16 @@ def wai(*args: str, input: str | bytes | None = None, env: Mapping[str, str] | N
     return run
 
 
+def popen_wai(*args: str) -> subprocess.Popen[bytes]:
+    """Start wai as a real process with stdin closed and pipes on stdout and stderr."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "wai", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
 def wai_process(
     *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:

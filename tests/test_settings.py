@@ -409,7 +409,7 @@ def test_resolve_with_nothing_gives_the_defaults() -> None:
             base_url=CLOUDFLARE_API_BASE,
             account_id=None,
             api_token=None,
-            token_source="config file",
+            token_source=None,
             gateway=None,
             gateway_base_url=GATEWAY_BASE,
             context_window=4096,

@@ -118,6 +118,7 @@ def _resolve_backend(
         )
 
     env_token = _first(env.get("CLOUDFLARE_API_TOKEN"), env.get("CF_API_TOKEN"))
+    file_token = table.get("api_token")
     return BackendSettings(
         name=name,
         type=kind,
@@ -127,8 +128,8 @@ def _resolve_backend(
         account_id=_first(
             env.get("CLOUDFLARE_ACCOUNT_ID"), env.get("CF_ACCOUNT_ID"), table.get("account_id")
         ),
-        api_token=env_token or table.get("api_token"),
-        token_source="environment" if env_token else "config file",
+        api_token=env_token or file_token,
+        token_source="environment" if env_token else "config file" if file_token else None,
         gateway=table.get("gateway"),
         gateway_base_url=table.get("gateway_base_url", GATEWAY_BASE),
         context_window=context_window,

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import wai, wai_process
+from tests.conftest import popen_wai, wai, wai_process
 from tests.servers.workers_ai import (
     ACCOUNT,
     DEFAULT_MODEL,
@@ -329,12 +327,7 @@ def test_a_reader_that_leaves_early_stops_wai_quietly(server: WorkersAIServer) -
     first = sse(*token_events(["first line\n"]), done=False)
     rest = sse(*token_events(["more\n"] * 50))
     server.enqueue(Reply(chunks=[first, rest], pause_before=[1]))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wai", "ask", "hi"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = popen_wai("ask", "hi")
     assert process.stdout is not None and process.stderr is not None
     assert process.stdout.readline() == b"first line\n"
     process.stdout.close()  # like `| head -1`

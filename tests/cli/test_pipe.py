@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import os
 import select
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import wai_process
+from tests.conftest import popen_wai, wai_process
 from tests.servers.workers_ai import Reply, WorkersAIServer, sse
 
 TIMEOUT = 30.0
@@ -63,12 +61,7 @@ def test_tokens_are_flushed_as_they_arrive(
     rest = sse({"response": " token, then the rest."})
     server.enqueue(Reply(chunks=[first, rest], pause_before=[1]))
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wai", "ask", "hi"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = popen_wai("ask", "hi")
     try:
         assert process.stdout is not None
         # The server holds the second chunk back until the gate opens: the first token must be
