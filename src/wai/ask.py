@@ -1,4 +1,4 @@
-"""The one-shot: read the prompt, resolve settings, send one turn, report usage."""
+"""The one-shot: read the prompt, open its conversation, send one turn, report usage."""
 
 from __future__ import annotations
 
@@ -18,40 +18,54 @@ class AskOptions:
     markdown: bool | None = None
     show_request: bool = False
     show_usage: bool = False
+    session: str | None = None
+    resume_last: bool = False
+    save: bool = True
 
 
 def run_ask(env: Environment, words: list[str], options: Options, ask: AskOptions) -> None:
-    from wai.backends import make_backend
-    from wai.config import load_config
+    from wai.conversation import Conversation
     from wai.inputs import read_prompt
-    from wai.settings import resolve
-    from wai.turn import build_request, run_turn
 
-    settings = resolve(options, load_config(), env.environ)
-    env.add_secret(settings.backend.api_token)
     if ask.raw and options.system is not None:
         raise UsageError("--system cannot be used with --raw: write it into the prompt")
     if options.params.get("lora") and not ask.raw:
         raise UsageError("--lora works only with --raw (Workers AI takes LoRA with a prompt)")
+    if ask.session and ask.resume_last:
+        raise UsageError("--session and --continue cannot be used together")
     prompt = read_prompt(words, env)
-    backend = make_backend(settings)
-    request = build_request(settings, prompt, raw=ask.raw, stream=ask.stream)
-
+    conversation = Conversation.open(
+        env,
+        options,
+        name=ask.session,
+        resume_last=ask.resume_last,
+        save=None if ask.save and not ask.show_request else False,
+        first_words=prompt,
+    )
     if ask.show_request:
         from wai.curl import as_curl
 
-        env.write_out(as_curl(backend.prepare(request)) + "\n")
+        request = conversation.request_for(prompt, raw=ask.raw, stream=ask.stream)
+        env.write_out(as_curl(conversation.backend.prepare(request)) + "\n")
         return
 
     from wai.render import choose_renderer
 
-    fields = {"model": backend.model, "backend": backend.name, "session": None}
+    fields = {
+        "model": conversation.backend.model,
+        "backend": conversation.backend.name,
+        "session": conversation.session.name if conversation.save else None,
+    }
     renderer = choose_renderer(
         env, as_json=fields if ask.as_json else None, markdown=ask.markdown, raw=ask.raw
     )
-    result = run_turn(backend, request, renderer, env)
+    result = conversation.send(prompt, renderer, raw=ask.raw, stream=ask.stream)
     if ask.show_usage:
         env.notice(describe_usage(result.usage))
+    if result.error is not None:
+        raise result.error
+    if result.finish_reason == "interrupted":
+        raise KeyboardInterrupt
 
 
 def describe_usage(usage: Usage | None) -> str:

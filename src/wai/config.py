@@ -86,6 +86,7 @@ TOP_LEVEL: dict[str, Check] = {
     "read_timeout": _number(0.001),
     "retries": _number(0, integer=True),
     "retry_backoff": _number(0),
+    "save_one_shots": _boolean,
 }
 BACKEND_KEYS: dict[str, Check] = {
     "type": _backend_type,

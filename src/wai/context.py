@@ -1,9 +1,10 @@
-"""How much of the model's context window a request takes (an estimate that errs high)."""
+"""Which messages fit the model's context window, by an estimate that errs high."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from wai.errors import UsageError
 
@@ -11,34 +12,58 @@ BYTES_PER_TOKEN = 3.5  # English runs near 4 bytes a token; less means a safer o
 MESSAGE_OVERHEAD = 4  # the chat template's tokens around each message
 MIN_ANSWER_TOKENS = 256
 
+Message = Mapping[str, str]
+
 
 def estimate_tokens(text: str) -> int:
     return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
 
 
-def estimate_prompt(texts: Iterable[str]) -> int:
-    return sum(estimate_tokens(text) + MESSAGE_OVERHEAD for text in texts)
+def estimate_messages(messages: Sequence[Message]) -> int:
+    return sum(estimate_tokens(m["content"]) + MESSAGE_OVERHEAD for m in messages)
 
 
-def fit_max_tokens(
-    texts: Iterable[str], window: int | None, max_tokens: int, chosen: bool, model: str
-) -> int:
-    """The max_tokens to send so that prompt + answer fit the window.
+@dataclass(frozen=True)
+class Fit:
+    messages: list[Message]
+    left_out: int  # older messages that did not fit
+    max_tokens: int
+    prompt_tokens: int  # the estimate for what is sent
 
-    A default max_tokens shrinks to the room left (down to MIN_ANSWER_TOKENS); one the user
-    chose is kept, and a prompt that leaves it no room is refused before anything is sent.
+
+def fit_messages(
+    messages: Sequence[Message], window: int | None, max_tokens: int, chosen: bool, model: str
+) -> Fit:
+    """Keep the system message and the newest messages that fit with room for the answer.
+
+    The newest message is always kept; if it cannot fit, nothing is sent. A max_tokens the user
+    did not choose shrinks (down to MIN_ANSWER_TOKENS) before the newest message is refused.
     """
     if window is None:
-        return max_tokens
-    prompt = estimate_prompt(texts)
-    room = window - prompt
-    if room >= max_tokens:
-        return max_tokens
-    if not chosen and room >= MIN_ANSWER_TOKENS:
-        return room
-    raise UsageError(
-        f"the prompt is too long for {model}: about {prompt} tokens, and its context window "
-        f"of {window} tokens must also hold the {max_tokens if chosen else MIN_ANSWER_TOKENS} "
-        "tokens of the answer",
-        hint="shorten the input" + (" or lower --max-tokens" if chosen else ""),
-    )
+        return Fit(list(messages), 0, max_tokens, estimate_messages(messages))
+    head = [messages[0]] if len(messages) > 1 and messages[0]["role"] == "system" else []
+    history = list(messages[len(head) : -1])
+    newest = messages[-1]
+    fixed = estimate_messages([*head, newest])
+    answer = max_tokens
+    if fixed + answer > window and not chosen:
+        answer = max(window - fixed, MIN_ANSWER_TOKENS)
+    if fixed + answer > window:
+        raise UsageError(
+            f"the prompt is too long for {model}: about {fixed} tokens, and its context window "
+            f"of {window} tokens must also hold the {answer} tokens of the answer",
+            hint="shorten the input" + (" or lower --max-tokens" if chosen else ""),
+        )
+    room = window - answer - fixed
+    kept: list[Message] = []
+    for message in reversed(history):
+        cost = estimate_tokens(message["content"]) + MESSAGE_OVERHEAD
+        if cost > room:
+            break
+        kept.append(message)
+        room -= cost
+    kept.reverse()
+    while kept and kept[0]["role"] != "user":  # a conversation resumes with a user's message
+        room += estimate_tokens(kept.pop(0)["content"]) + MESSAGE_OVERHEAD
+    left_out = len(history) - len(kept)
+    return Fit([*head, *kept, newest], left_out, answer, window - answer - room)

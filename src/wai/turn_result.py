@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wai.backends.base import Usage
+from wai.errors import WaiError
 
 
 @dataclass(frozen=True)
@@ -12,3 +13,9 @@ class TurnResult:
     text: str
     usage: Usage | None
     finish_reason: str  # "stop", "length", ... from the backend; "interrupted" or "error"
+    error: WaiError | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        """The answer stopped early (Ctrl-C, an error): what arrived is partial."""
+        return self.finish_reason in ("interrupted", "error")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -192,7 +193,7 @@ def test_json_prints_one_object(server: WorkersAIServer) -> None:
         "backend": "cloudflare",
         "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16},
         "finish_reason": "stop",
-        "session": None,
+        "session": f"{date.today():%Y-%m-%d}-hi",
     }
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from wai import __version__
-from wai.cli import ask, completions, config
+from wai.cli import ask, chat, completions, config, sessions
 
 app = typer.Typer(
     name="wai",
@@ -42,6 +42,7 @@ def root(
 
 
 app.command("ask", no_args_is_help=False)(ask.ask)
+app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
 app.command("completions")(completions.completions)
 

@@ -48,6 +48,11 @@ def ask(
             show_default=False,
         ),
     ] = None,
+    session: opt.SessionName = None,
+    resume_last: opt.ResumeLast = False,
+    no_save: Annotated[
+        bool, typer.Option("--no-save", help="Do not save this one-shot as a session.")
+    ] = False,
     show_request: Annotated[
         bool, typer.Option("--show-request", help="Print the request as curl and send nothing.")
     ] = False,
@@ -85,5 +90,8 @@ def ask(
                 markdown=markdown,
                 show_request=show_request,
                 show_usage=usage,
+                session=session,
+                resume_last=resume_last,
+                save=not no_save,
             ),
         )

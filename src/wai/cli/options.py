@@ -29,3 +29,9 @@ NoStream = Annotated[
     bool, typer.Option("--no-stream", help="Wait for the whole answer instead of streaming.")
 ]
 ShowUsage = Annotated[bool, typer.Option("-u", "--usage", help="Print token usage to stderr.")]
+SessionName = Annotated[
+    str | None, typer.Option("--session", help="Continue (or start) the session NAME.")
+]
+ResumeLast = Annotated[
+    bool, typer.Option("-c", "--continue", help="Continue the most recently updated session.")
+]

@@ -1,0 +1,260 @@
+"""Session documents: one JSON file per conversation, changed under a lock, written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wai.atomic import write_atomic
+from wai.errors import ConfigError, UsageError
+
+FORMAT = "wai.session/1"
+SLUG = re.compile(r"[a-z0-9][a-z0-9._-]*")
+NAME_WORDS = 6
+NAME_LENGTH = 48
+
+
+def data_dir() -> Path:
+    override = os.environ.get("WAI_DATA_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("wai", appauthor=False))
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Session:
+    name: str
+    created: str = field(default_factory=now)
+    updated: str = ""
+    backend: str | None = None
+    model: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # keys a newer wai may have added
+
+    def __post_init__(self) -> None:
+        self.updated = self.updated or self.created
+
+    # --- reading the conversation ---
+
+    @property
+    def system(self) -> str | None:
+        if self.messages and self.messages[0].get("role") == "system":
+            return str(self.messages[0]["content"])
+        return None
+
+    def set_system(self, text: str | None) -> None:
+        if self.system is not None:
+            del self.messages[0]
+        if text:
+            self.messages.insert(0, {"role": "system", "content": text})
+
+    @property
+    def turns(self) -> int:
+        return sum(1 for message in self.messages if message.get("role") == "user")
+
+    @property
+    def title(self) -> str:
+        first = next((m for m in self.messages if m.get("role") == "user"), None)
+        words = " ".join(str(first["content"]).split()) if first else ""
+        return words if len(words) <= 60 else words[:59] + "…"
+
+    def scoped_messages(self) -> list[dict[str, str]]:
+        """The messages without `meta`: what Workers AI accepts as-is."""
+        return [{"role": m["role"], "content": m["content"]} for m in self.messages]
+
+    # --- the document ---
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "name": self.name,
+            "created": self.created,
+            "updated": self.updated,
+            "backend": self.backend,
+            "model": self.model,
+            "params": self.params,
+            "messages": self.messages,
+            **self.extra,
+        }
+
+    @classmethod
+    def from_document(cls, document: Any, path: Path) -> Session:
+        if not isinstance(document, dict):
+            raise _broken(path, "not a JSON object")
+        version = document.get("format")
+        if version != FORMAT:
+            if isinstance(version, str) and version.startswith("wai.session/"):
+                raise ConfigError(
+                    f"{path} is a session in format {version}, newer than this wai understands "
+                    f"({FORMAT})",
+                    hint="upgrade wai to open it; the file was left untouched",
+                )
+            raise _broken(path, f"unknown format {version!r}")
+        messages = document.get("messages")
+        if not isinstance(messages, list) or not all(_is_message(m) for m in messages):
+            raise _broken(path, "messages must be a list of {role, content} objects")
+        known = {"format", "name", "created", "updated", "backend", "model", "params", "messages"}
+        return cls(
+            name=path.stem,
+            created=str(document.get("created") or now()),
+            updated=str(document.get("updated") or ""),
+            backend=document.get("backend"),
+            model=document.get("model"),
+            params=dict(document.get("params") or {}),
+            messages=messages,
+            extra={k: v for k, v in document.items() if k not in known},
+        )
+
+
+def _is_message(message: Any) -> bool:
+    return (
+        isinstance(message, dict)
+        and isinstance(message.get("role"), str)
+        and isinstance(message.get("content"), str)
+    )
+
+
+def _broken(path: Path, why: str) -> ConfigError:
+    return ConfigError(
+        f"cannot read the session file {path}: {why}",
+        hint="fix or move the file by hand; wai will not overwrite it",
+    )
+
+
+def _unknown(name: str) -> UsageError:
+    return UsageError(f"no session named {name!r}", hint="`wai sessions list` shows the sessions")
+
+
+def check_name(name: str) -> str:
+    if not SLUG.fullmatch(name):
+        raise UsageError(
+            f"invalid session name {name!r}",
+            hint="use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit",
+        )
+    return name
+
+
+def name_from(text: str, when: datetime | None = None) -> str:
+    """A slug from the date and the first words of `text`: 2026-11-26-why-is-the-sky-blue."""
+    when = when or datetime.now()
+    words = re.findall(r"[a-z0-9]+", text.lower())[:NAME_WORDS]
+    slug = "-".join([when.strftime("%Y-%m-%d"), *words])
+    return slug[:NAME_LENGTH].rstrip("-._")
+
+
+class SessionStore:
+    def __init__(self, directory: Path | None = None):
+        self.directory = directory or data_dir() / "sessions"
+
+    def path(self, name: str) -> Path:
+        return self.directory / f"{check_name(name)}.json"
+
+    def exists(self, name: str) -> bool:
+        return self.path(name).exists()
+
+    def load(self, name: str) -> Session:
+        path = self.path(name)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise _unknown(name) from None
+        try:
+            document = json.loads(raw)
+        except ValueError as error:
+            raise _broken(path, f"not valid JSON ({error})") from None
+        return Session.from_document(document, path)
+
+    def unique_name(self, base: str) -> str:
+        name, counter = base, 2
+        while self.path(name).exists():
+            name = f"{base}-{counter}"
+            counter += 1
+        return name
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the sessions' lock: one process at a time reads, changes and writes a session.
+        (Writes take milliseconds, so one lock for the directory costs nothing.)"""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self.directory / ".lock", "a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def update(self, session: Session, change: Callable[[Session], None]) -> Session:
+        """Apply `change` to the file's current state (or to `session` if there is no file yet),
+        save it atomically, and return the saved session. Turns another process appended
+        meanwhile are kept, since the change is applied to what is on disk."""
+        with self.locked():
+            current = self.load(session.name) if self.exists(session.name) else session
+            change(current)
+            current.updated = now()
+            self._write(current)
+        return current
+
+    def create(self, session: Session, change: Callable[[Session], None]) -> Session:
+        """Save a new session under its name, or the name with -2, -3... if that is taken."""
+        with self.locked():
+            session.name = self.unique_name(session.name)
+            change(session)
+            session.updated = now()
+            self._write(session)
+        return session
+
+    def _write(self, session: Session) -> None:
+        data = json.dumps(session.to_document(), ensure_ascii=False, indent=2) + "\n"
+        write_atomic(self.path(session.name), data.encode("utf-8"), mode=0o600)
+
+    def all(self) -> list[Session]:
+        """Every readable session, most recently updated first; broken files are skipped."""
+        sessions = []
+        for path in self.directory.glob("*.json"):
+            if not SLUG.fullmatch(path.stem):
+                continue
+            with contextlib.suppress(ConfigError, UsageError, OSError):
+                sessions.append(self.load(path.stem))
+        return sorted(sessions, key=lambda s: s.updated, reverse=True)
+
+    def most_recent(self) -> Session:
+        sessions = self.all()
+        if not sessions:
+            raise UsageError(
+                "there is no session to continue yet", hint='start one with `wai ask "..."`'
+            )
+        return sessions[0]
+
+    def rename(self, old: str, new: str) -> Session:
+        check_name(new)
+        with self.locked():
+            session = self.load(old)
+            if self.exists(new):
+                raise UsageError(f"a session named {new!r} exists already")
+            session.name = new
+            self._write(session)
+            self.path(old).unlink()
+        return session
+
+    def remove(self, name: str) -> None:
+        """Delete a session file (a broken one too: removing is how a user gets rid of it)."""
+        with self.locked():
+            try:
+                self.path(name).unlink()
+            except FileNotFoundError:
+                raise _unknown(name) from None
