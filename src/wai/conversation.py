@@ -139,12 +139,13 @@ class Conversation:
         from wai.turn import run_turn
 
         request = self.request_for(prompt, raw=raw, stream=stream)
+        sent_at = now()
         result = run_turn(self.backend, request, renderer, self.env)
         if result.text or not result.interrupted:
-            self.record(prompt, result)
+            self.record(prompt, result, sent_at)
         return result
 
-    def record(self, prompt: str, result: TurnResult) -> None:
+    def record(self, prompt: str, result: TurnResult, sent_at: str) -> None:
         """Append the exchange (a partial answer marked interrupted) and save the session."""
         answer_meta: dict[str, Any] = {"time": now(), "model": self.settings.backend.model}
         if result.usage is not None:
@@ -154,7 +155,7 @@ class Conversation:
         elif result.finish_reason != "stop":
             answer_meta["finish_reason"] = result.finish_reason
         exchange = [
-            {"role": "user", "content": prompt, "meta": {"time": now()}},
+            {"role": "user", "content": prompt, "meta": {"time": sent_at}},
             {"role": "assistant", "content": result.text, "meta": answer_meta},
         ]
         self.update(lambda session: session.messages.extend(exchange), first_words=prompt)

@@ -42,6 +42,7 @@ def root(
 
 
 app.command("ask", no_args_is_help=False)(ask.ask)
+app.command("chat")(chat.chat)
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(config.app, name="config")
 app.command("completions")(completions.completions)

@@ -61,27 +61,23 @@ def ask(
     env = environment(ctx)
     with reported(env):
         from wai.ask import AskOptions, run_ask
-        from wai.settings import Options
 
-        params = {
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-            "top_p": top_p,
-            "top_k": top_k,
-            "seed": seed,
-            "repetition_penalty": repetition_penalty,
-            "frequency_penalty": frequency_penalty,
-            "presence_penalty": presence_penalty,
-            "lora": lora,
-        }
         run_ask(
             env,
             words or [],
-            Options(
+            opt.options_from(
                 backend=backend,
                 model=model,
                 system=system,
-                params={name: value for name, value in params.items() if value is not None},
+                max_tokens=max_tokens,
+                temperature=temperature,
+                top_p=top_p,
+                top_k=top_k,
+                seed=seed,
+                repetition_penalty=repetition_penalty,
+                frequency_penalty=frequency_penalty,
+                presence_penalty=presence_penalty,
+                lora=lora,
             ),
             AskOptions(
                 raw=raw,

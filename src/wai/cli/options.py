@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from wai.settings import Options
+
 Model = Annotated[
     str | None, typer.Option("-m", "--model", help="Model id (default from config or WAI_MODEL).")
 ]
@@ -35,3 +37,15 @@ SessionName = Annotated[
 ResumeLast = Annotated[
     bool, typer.Option("-c", "--continue", help="Continue the most recently updated session.")
 ]
+
+
+def options_from(
+    *, backend: str | None, model: str | None, system: str | None, **params: object
+) -> Options:
+    """The Options of a command line: only the parameters that were given."""
+    return Options(
+        backend=backend,
+        model=model,
+        system=system,
+        params={name: value for name, value in params.items() if value is not None},
+    )

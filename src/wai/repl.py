@@ -1,0 +1,330 @@
+"""`wai chat`: a prompt-toolkit REPL over a Conversation, with slash commands and a status line."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from wai.context import estimate_messages
+from wai.conversation import Conversation
+from wai.env import Environment
+from wai.errors import UsageError, WaiError
+from wai.sessions import SessionStore, data_dir
+from wai.settings import Options
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: str
+    help: str
+    run: Callable[[str], None]
+
+
+class Leave(Exception):
+    """`/exit` (or Ctrl-D): end the REPL."""
+
+
+class Repl:
+    def __init__(self, env: Environment, conversation: Conversation, options: Options):
+        self.env = env
+        self.conversation = conversation
+        self.options = options  # the command line's, for /new and /load
+        self.commands = {command.name: command for command in self._commands()}
+
+    # --- the loop ---
+
+    def run(self, first_message: str | None = None, terminal: IO[str] | None = None) -> None:
+        """Answer `first_message` (piped text), then read the terminal until Ctrl-D or /exit.
+
+        `terminal`: where to read from when stdin is not one (/dev/tty); None means stdin."""
+        if self.conversation.session.messages:
+            self._show_recent()
+        if first_message is not None:
+            self.send(first_message)
+            if terminal is None and not self.env.stdin_isatty:
+                return
+        prompt = self._prompt_session(terminal)
+        while True:
+            try:
+                text = prompt.prompt(self._prompt_message, bottom_toolbar=self._toolbar)
+            except KeyboardInterrupt:
+                continue  # Ctrl-C at the prompt clears the line
+            except EOFError:
+                return
+            try:
+                self.handle(text)
+            except Leave:
+                return
+
+    def handle(self, text: str) -> None:
+        """One line from the user: a slash command, or a message to send."""
+        if not text.strip():
+            return
+        if text.startswith("/") and not text.startswith("//"):
+            name, _, argument = text[1:].partition(" ")
+            command = self.commands.get(name.strip())
+            if command is None:
+                self.env.notice(f"unknown command /{name}; /help lists the commands")
+                return
+            try:
+                command.run(argument.strip())
+            except WaiError as error:
+                self.env.report(error)
+            return
+        self.send(text[1:] if text.startswith("//") else text)
+
+    def send(self, text: str) -> None:
+        from wai.render import choose_renderer
+
+        try:
+            result = self.conversation.send(text, choose_renderer(self.env))
+        except WaiError as error:  # refused before sending (too long, no credentials, ...)
+            self.env.report(error)
+            return
+        if result.error is not None:
+            self.env.report(result.error)
+        elif result.finish_reason == "interrupted":
+            kept = "the partial answer is kept" if result.text else "nothing was kept"
+            self.env.notice(f"interrupted; {kept}")
+
+    # --- prompt-toolkit ---
+
+    def _prompt_session(self, terminal: IO[str] | None) -> Any:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+        from prompt_toolkit.completion import WordCompleter
+        from prompt_toolkit.history import FileHistory
+        from prompt_toolkit.key_binding import KeyBindings
+
+        bindings = KeyBindings()
+
+        @bindings.add("enter")
+        def _send(event: Any) -> None:
+            event.current_buffer.validate_and_handle()
+
+        @bindings.add("escape", "enter")
+        def _newline(event: Any) -> None:
+            event.current_buffer.insert_text("\n")
+
+        history_path = data_dir() / "history"
+        history_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        extra: dict[str, Any] = {}
+        if terminal is not None:
+            from prompt_toolkit.input import create_input
+
+            extra["input"] = create_input(stdin=terminal)
+        return PromptSession(
+            history=FileHistory(str(history_path)),
+            auto_suggest=AutoSuggestFromHistory(),
+            completer=WordCompleter(
+                [f"/{name}" for name in self.commands], sentence=True, match_middle=False
+            ),
+            complete_while_typing=False,
+            multiline=True,
+            key_bindings=bindings,
+            prompt_continuation=lambda width, line, wrapped: "… ".rjust(width),
+            **extra,
+        )
+
+    def _prompt_message(self) -> str:
+        return "› "
+
+    def _toolbar(self) -> str:
+        conversation = self.conversation
+        backend = conversation.settings.backend
+        used = estimate_messages(conversation.session.scoped_messages())
+        window = backend.context_window
+        context = f"context ~{used}/{window}" if window else f"context ~{used} tokens"
+        name = conversation.session.name or "new session"
+        return f" {backend.name} · {backend.model} · {name} · {context} "
+
+    def _show_recent(self, exchanges: int = 2) -> None:
+        session = self.conversation.session
+        self.env.notice(f"session {session.name}: {session.turns} turns; the last ones:")
+        recent = [m for m in session.messages if m["role"] != "system"][-2 * exchanges :]
+        for message in recent:
+            self._print_message(message)
+
+    def _print_message(self, message: dict[str, Any]) -> None:
+        marker = " [interrupted]" if message.get("meta", {}).get("interrupted") else ""
+        self.env.write_out(f"{message['role']}{marker}: {message['content']}\n")
+
+    # --- slash commands ---
+
+    def _commands(self) -> Iterable[Command]:
+        return (
+            Command("help", "", "list the commands and keys", self.cmd_help),
+            Command("exit", "", "leave (Ctrl-D does too)", self.cmd_exit),
+            Command("new", "", "start a new session", self.cmd_new),
+            Command("system", "[TEXT]", "show or set the system message", self.cmd_system),
+            Command("model", "[ID]", "show or switch the model", self.cmd_model),
+            Command("backend", "[NAME]", "show or switch the backend", self.cmd_backend),
+            Command("set", "PARAM VALUE", "set a parameter (/set alone lists them)", self.cmd_set),
+            Command("retry", "", "regenerate the last answer", self.cmd_retry),
+            Command("undo", "", "drop the last exchange", self.cmd_undo),
+            Command("history", "", "show this session's messages", self.cmd_history),
+            Command("sessions", "", "list the saved sessions", self.cmd_sessions),
+            Command("load", "NAME", "continue a saved session", self.cmd_load),
+            Command("rename", "NAME", "rename this session", self.cmd_rename),
+            Command("edit", "", "write the next message in $EDITOR", self.cmd_edit),
+            Command("usage", "", "tokens used in this session", self.cmd_usage),
+            Command("clear", "", "clear the screen", self.cmd_clear),
+        )
+
+    def cmd_help(self, _: str) -> None:
+        lines = [f"  /{c.name} {c.args}".ljust(24) + c.help for c in self.commands.values()]
+        keys = (
+            "Enter sends · Alt-Enter (or Esc Enter) inserts a newline · Ctrl-R searches history\n"
+            "Ctrl-C stops an answer or clears the line · Ctrl-D leaves · //text sends '/text'"
+        )
+        self.env.write_out("\n".join(lines) + "\n" + keys + "\n")
+
+    def cmd_exit(self, _: str) -> None:
+        raise Leave
+
+    def cmd_new(self, _: str) -> None:
+        self.conversation = Conversation.open(self.env, self.options)
+        self.env.notice("new session")
+
+    def cmd_system(self, text: str) -> None:
+        if not text:
+            current = self.conversation.session.system
+            self.env.write_out(f"{current}\n" if current else "(no system message)\n")
+            return
+        self.conversation.set_system(text)
+        self._save_settings()
+        self.env.notice("system message set")
+
+    def cmd_model(self, model: str) -> None:
+        if not model:
+            self.env.write_out(f"{self.conversation.settings.backend.model}\n")
+            return
+        self.conversation.switch(model=model)
+        self._save_settings()
+        self.env.notice(f"model: {model}")
+
+    def cmd_backend(self, name: str) -> None:
+        if not name:
+            self.env.write_out(f"{self.conversation.settings.backend.name}\n")
+            return
+        self.conversation.switch(backend=name, model=None)
+        self._save_settings()
+        backend = self.conversation.settings.backend
+        self.env.notice(f"backend: {backend.name} (model {backend.model})")
+
+    def cmd_set(self, argument: str) -> None:
+        from wai.config import parse_value
+        from wai.params import PARAMS
+
+        if not argument:
+            params = self.conversation.settings.params
+            self.env.write_out("".join(f"{k} = {v}\n" for k, v in params.items()))
+            return
+        name, _, value = argument.partition(" ")
+        spec = PARAMS.get(name.replace("-", "_"))
+        if spec is None or not value.strip():
+            raise UsageError(f"usage: /set PARAM VALUE, with PARAM one of {', '.join(PARAMS)}")
+        checked = spec.check(parse_value(value.strip()), name)
+        self.conversation.switch(params={spec.name: checked})
+        self._save_settings()
+        self.env.notice(f"{spec.name} = {checked}")
+
+    def _save_settings(self) -> None:
+        """Record a changed system message, model, backend or parameter in a saved session."""
+        if self.conversation.saved:
+            self.conversation.update(lambda session: None)
+
+    def cmd_retry(self, _: str) -> None:
+        last = self._last_user_message()
+        self.conversation.update(drop_last_exchange)
+        self.send(last)
+
+    def cmd_undo(self, _: str) -> None:
+        self._last_user_message()
+        self.conversation.update(drop_last_exchange)
+        self.env.notice("dropped the last exchange")
+
+    def _last_user_message(self) -> str:
+        for message in reversed(self.conversation.session.messages):
+            if message["role"] == "user":
+                return str(message["content"])
+        raise UsageError("there is no exchange yet")
+
+    def cmd_history(self, _: str) -> None:
+        for message in self.conversation.session.messages:
+            self._print_message(message)
+
+    def cmd_sessions(self, _: str) -> None:
+        sessions = SessionStore().all()
+        if not sessions:
+            self.env.notice("no saved sessions yet")
+        for session in sessions:
+            self.env.write_out(f"{session.name}  ({session.turns} turns) {session.title}\n")
+
+    def cmd_load(self, name: str) -> None:
+        if not name:
+            raise UsageError("usage: /load NAME (/sessions lists them)")
+        SessionStore().load(name)  # an unknown or broken name is an error, not a new session
+        self.conversation = Conversation.open(self.env, self.options, name=name)
+        self._show_recent()
+
+    def cmd_rename(self, name: str) -> None:
+        from wai.sessions import check_name
+
+        if not name:
+            raise UsageError("usage: /rename NAME")
+        conversation = self.conversation
+        if conversation.saved:
+            conversation.session = conversation.store.rename(conversation.session.name, name)
+        else:
+            conversation.session.name = check_name(name)
+            conversation.auto_named = False
+        self.env.notice(f"session renamed to {name}")
+
+    def cmd_edit(self, _: str) -> None:
+        text = edit_in_editor(self.env)
+        if text.strip():
+            self.send(text.rstrip("\n"))
+        else:
+            self.env.notice("empty message; nothing sent")
+
+    def cmd_usage(self, _: str) -> None:
+        prompt = completion = answers = 0
+        for message in self.conversation.session.messages:
+            usage = message.get("meta", {}).get("usage")
+            if usage:
+                answers += 1
+                prompt += usage.get("prompt_tokens") or 0
+                completion += usage.get("completion_tokens") or 0
+        self.env.write_out(
+            f"{prompt} prompt + {completion} completion = {prompt + completion} tokens "
+            f"over {answers} answers\n"
+        )
+
+    def cmd_clear(self, _: str) -> None:
+        from prompt_toolkit.shortcuts import clear
+
+        clear()
+
+
+def drop_last_exchange(session: Any) -> None:
+    messages = session.messages
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index]["role"] == "user":
+            del messages[index:]
+            return
+
+
+def edit_in_editor(env: Environment) -> str:
+    editor = env.environ.get("VISUAL") or env.environ.get("EDITOR") or "vi"
+    with tempfile.TemporaryDirectory(prefix="wai-") as directory:
+        path = Path(directory) / "message.md"
+        path.write_text("")
+        subprocess.run([*shlex.split(editor), str(path)], check=False)
+        return path.read_text()
