@@ -157,6 +157,18 @@ def name_from(text: str, when: datetime | None = None) -> str:
     return slug[:NAME_LENGTH].rstrip("-._")
 
 
+def parse_time(stamp: str) -> datetime | None:
+    """A `created` or `updated` value as an aware datetime (naive means UTC); None if unreadable."""
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+LONG_AGO = datetime.min.replace(tzinfo=UTC)
+
+
 class SessionStore:
     def __init__(self, directory: Path | None = None):
         self.directory = directory or data_dir() / "sessions"
@@ -231,6 +243,34 @@ class SessionStore:
             with contextlib.suppress(ConfigError, UsageError, OSError):
                 sessions.append(self.load(path.stem))
         return sorted(sessions, key=lambda s: s.updated, reverse=True)
+
+    def scan(self) -> tuple[list[Session], list[ConfigError]]:
+        """Like `all`, and also the errors of the files that could not be read (each names its
+        path). Sessions updated at the same moment are ordered by name."""
+        sessions: list[Session] = []
+        problems: list[ConfigError] = []
+        for path in sorted(self.directory.glob("*.json")):
+            if not SLUG.fullmatch(path.stem):
+                continue
+            try:
+                sessions.append(self.load(path.stem))
+            except UsageError:
+                continue  # removed since the directory was listed
+            except ConfigError as error:
+                problems.append(error)
+            except OSError as error:
+                problems.append(_broken(path, error.strerror or str(error)))
+            except (TypeError, ValueError) as error:  # e.g. "params" that is not an object
+                problems.append(_broken(path, f"not a session document ({error})"))
+        sessions.sort(key=lambda s: parse_time(s.updated) or LONG_AGO, reverse=True)
+        return sessions, problems
+
+    def existing(self, name: str) -> Path:
+        """The file of the session `name`; a UsageError when there is no such session."""
+        path = self.directory / f"{name}.json"
+        if not SLUG.fullmatch(name) or not path.exists():
+            raise _unknown(name)
+        return path
 
     def most_recent(self) -> Session:
         sessions = self.all()

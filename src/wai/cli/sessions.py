@@ -2,8 +2,315 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from wai.cli.common import environment, reported
+
+if TYPE_CHECKING:
+    from wai.env import Environment
+    from wai.sessions import Session
 
 app = typer.Typer(
     help="List, show, rename, export and remove saved conversations.", no_args_is_help=True
 )
+
+
+def _complete_name(incomplete: str) -> list[str]:
+    """Shell completion: the names of the saved sessions."""
+    from wai.sessions import SLUG, SessionStore
+
+    directory = SessionStore().directory
+    names = (path.stem for path in directory.glob("*.json"))
+    return sorted(n for n in names if SLUG.fullmatch(n) and n.startswith(incomplete))
+
+
+Name = Annotated[
+    str, typer.Argument(metavar="name", help="The session's name.", autocompletion=_complete_name)
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+class Format(StrEnum):
+    md = "md"
+    json = "json"
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: Json = False) -> None:
+    """List the sessions, most recently updated first."""
+    env = environment(ctx)
+    with reported(env):
+        from wai.sessions import SessionStore
+
+        store = SessionStore()
+        sessions, problems = store.scan()
+        for problem in problems:
+            env.notice(f"warning: {problem.message}; skipped")
+        if as_json:
+            env.write_out(_json([_summary(session) for session in sessions]))
+        elif sessions:
+            env.write_out(_table(sessions))
+        else:
+            env.notice(f"no sessions yet in {store.directory}")
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    name: Name,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the session document.")] = False,
+    markdown: Annotated[
+        bool | None,
+        typer.Option(
+            "--markdown/--plain",
+            help="Render answers as markdown, or print plain text (default: markdown on a "
+            "terminal).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Print a session's conversation."""
+    env = environment(ctx)
+    with reported(env):
+        from wai.sessions import SessionStore
+
+        store = SessionStore()
+        store.existing(name)
+        session = store.load(name)
+        if as_json:
+            env.write_out(_document(store, name))
+        elif markdown if markdown is not None else env.stdout_isatty and not env.dumb_terminal:
+            _print_rendered(env, session)
+        else:
+            env.write_out(_transcript(session))
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    name: Name,
+    format_: Annotated[
+        Format,
+        typer.Option("-f", "--format", help="md: a markdown transcript; json: the document."),
+    ] = Format.md,
+) -> None:
+    """Print a session as markdown or JSON (`wai sessions export NAME > notes.md`)."""
+    env = environment(ctx)
+    with reported(env):
+        from wai.sessions import SessionStore
+
+        store = SessionStore()
+        store.existing(name)
+        session = store.load(name)
+        env.write_out(_document(store, name) if format_ is Format.json else _markdown(session))
+
+
+@app.command("rm")
+def rm(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str],
+        typer.Argument(metavar="name", help="The sessions.", autocompletion=_complete_name),
+    ],
+    yes: Annotated[bool, typer.Option("-y", "--yes", help="Remove without asking.")] = False,
+) -> None:
+    """Remove sessions (asks first, unless --yes)."""
+    env = environment(ctx)
+    with reported(env):
+        from wai.errors import UsageError
+        from wai.sessions import SLUG, SessionStore
+
+        store = SessionStore()
+        names = list(dict.fromkeys(names))
+        unknown = [n for n in names if not SLUG.fullmatch(n) or not store.exists(n)]
+        if len(unknown) > 1:
+            raise UsageError(
+                f"no sessions named {', '.join(map(repr, unknown))}; nothing was removed",
+                hint="`wai sessions list` shows the sessions",
+            )
+        for name in unknown:
+            store.existing(name)
+        if not yes and not env.stdin_isatty:
+            raise UsageError(
+                "not removing without confirmation: stdin is not a terminal",
+                hint="add --yes (-y) to remove without asking",
+            )
+        for name in names:
+            if yes or _confirm(env, f"Remove session {name}? [y/N] "):
+                store.remove(name)
+                env.notice(f"removed {name}")
+
+
+@app.command()
+def rename(
+    ctx: typer.Context,
+    old: Name,
+    new: Annotated[str, typer.Argument(metavar="new", help="The new name.")],
+) -> None:
+    """Give a session a new name."""
+    env = environment(ctx)
+    with reported(env):
+        from wai.errors import UsageError
+        from wai.sessions import SessionStore, check_name
+
+        store = SessionStore()
+        store.existing(old)
+        check_name(new)
+        if store.exists(new):
+            raise UsageError(
+                f"a session named {new!r} exists already",
+                hint=f"choose another name, or remove that one first (`wai sessions rm {new}`)",
+            )
+        store.rename(old, new)
+        env.notice(f"renamed {old} to {new}")
+
+
+@app.command()
+def path(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="A session (default: print the directory).", autocompletion=_complete_name
+        ),
+    ] = None,
+) -> None:
+    """Print where the sessions are kept, or the file of one session."""
+    env = environment(ctx)
+    with reported(env):
+        from wai.sessions import SessionStore
+
+        store = SessionStore()
+        env.write_out(f"{store.existing(name) if name is not None else store.directory}\n")
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
+INTERRUPTED = "[interrupted]"
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+
+
+def _document(store: Any, name: str) -> str:
+    """The file's JSON object itself, as wai writes it."""
+    import json
+
+    return _json(json.loads(store.path(name).read_bytes()))
+
+
+def _summary(session: Session) -> dict[str, Any]:
+    return {
+        "name": session.name,
+        "updated": session.updated,
+        "model": session.model,
+        "backend": session.backend,
+        "turns": session.turns,
+        "title": session.title,
+    }
+
+
+def _local_time(stamp: str) -> str:
+    """An ISO timestamp as local time, to the minute; as it is written when it is no timestamp."""
+    from wai.sessions import parse_time
+
+    when = parse_time(stamp)
+    return when.astimezone().strftime("%Y-%m-%d %H:%M") if when else stamp
+
+
+def _table(sessions: list[Session]) -> str:
+    rows = [("NAME", "UPDATED", "MODEL", "TURNS", "TITLE")]
+    rows += [
+        (s.name, _local_time(s.updated), s.model or "-", str(s.turns), s.title) for s in sessions
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    lines = []
+    for name, updated, model, turns, title in rows:
+        line = (
+            f"{name:<{widths[0]}}  {updated:<{widths[1]}}  {model:<{widths[2]}}  "
+            f"{turns:>{widths[3]}}  {title}"
+        )
+        lines.append(line.rstrip() + "\n")
+    return "".join(lines)
+
+
+def _heading(session: Session) -> str:
+    parts = [session.name]
+    if session.model:
+        parts.append(f"{session.model} ({session.backend})" if session.backend else session.model)
+    turns = session.turns
+    parts.append(f"{turns} turn{'' if turns == 1 else 's'}")
+    parts.append(f"updated {_local_time(session.updated)}")
+    return " · ".join(parts)
+
+
+def _role(message: dict[str, Any]) -> str:
+    role = str(message["role"])
+    return ROLES.get(role, role)
+
+
+def _interrupted(message: dict[str, Any]) -> bool:
+    meta = message.get("meta")
+    return isinstance(meta, dict) and meta.get("interrupted") is True
+
+
+def _transcript(session: Session) -> str:
+    """The conversation as plain text: a heading, then each message under its role."""
+    out = [_heading(session) + "\n"]
+    for message in session.messages:
+        out.append(f"\n── {_role(message)}\n")
+        content = str(message["content"]).rstrip("\n")
+        if content:
+            out.append(content + "\n")
+        if _interrupted(message):
+            out.append(INTERRUPTED + "\n")
+    return "".join(out)
+
+
+def _print_rendered(env: Environment, session: Session) -> None:
+    """The transcript on a terminal: answers rendered as markdown, everything else as typed."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+    from rich.text import Text
+
+    console = Console(file=env.stdout, no_color=env.no_color, highlight=False)
+    console.print(Text(_heading(session), style="dim"))
+    for message in session.messages:
+        console.print()
+        console.print(Text(f"── {_role(message)}", style="bold cyan"))
+        content = str(message["content"]).rstrip("\n")
+        if message["role"] == "assistant":
+            console.print(Markdown(content))
+        elif content:
+            console.print(Text(content))
+        if _interrupted(message):
+            console.print(Text(INTERRUPTED, style="yellow"))
+
+
+def _markdown(session: Session) -> str:
+    """A markdown transcript: `# title`, then a `## System|User|Assistant` section per message."""
+    out = [f"# {session.title or session.name}\n"]
+    for message in session.messages:
+        out.append(f"\n## {_role(message)}\n")
+        content = str(message["content"]).rstrip("\n")
+        if content:
+            out.append(f"\n{content}\n")
+        if _interrupted(message):
+            out.append(f"\n{INTERRUPTED}\n")
+    return "".join(out)
+
+
+def _confirm(env: Environment, question: str) -> bool:
+    env.stderr.write(question)
+    env.stderr.flush()
+    answer = env.stdin.readline()
+    if not answer.endswith("\n"):
+        env.stderr.write("\n")  # Ctrl-D: end the prompt's line
+    return answer.strip().lower() in ("y", "yes")
