@@ -121,7 +121,7 @@ def test_chat_continue_picks_up_where_ask_left_off(server: WorkersAIServer, isol
 
     assert wai("ask", "--session", "notes", "First question").exit_code == 0
     child = spawn("-c")
-    child.expect("session notes: 1 turns")
+    child.expect("session notes: 1 turn;")
     child.expect("First question")
     child.expect(PROMPT)
     child.send("Follow-up\r")

@@ -39,6 +39,7 @@ class Conversation:
         self.settings: Settings
         self.backend: Backend
         self.saved = bool(session.name) and store.exists(session.name)
+        self.params = {**session.params, **options.params}  # chosen for this conversation
         self._system_change: list[str | None] = []  # set, not yet saved
         self.auto_named = False  # a new session named by wai may take -2, -3... if taken
         self._resolve()
@@ -63,6 +64,8 @@ class Conversation:
 
         config = load_config()
         store = SessionStore()
+        if name is not None:
+            check_name(name)
         if resume_last:
             session = store.most_recent()
         elif name and store.exists(name):
@@ -92,17 +95,24 @@ class Conversation:
             backend=options.backend or session.backend,
             model=options.model or session.model,
             system=options.system,
-            params={**session.params, **options.params},
+            params=self.params,
         )
-        self.settings = resolve(merged, self.config, self.env.environ)
-        self.env.add_secret(self.settings.backend.api_token)
-        self.backend = make_backend(self.settings)
+        settings = resolve(merged, self.config, self.env.environ)
+        self.backend = make_backend(settings)
+        self.settings = settings
+        self.env.add_secret(settings.backend.api_token)
 
-    def switch(self, **changes: Any) -> None:
-        """Change the backend, model or params for the next turns (`/model`, `/set`, ...)."""
-        params = {**self.options.params, **changes.pop("params", {})}
-        self.options = replace(self.options, params=params, **changes)
-        self._resolve()
+    def switch(self, *, params: Mapping[str, Any] | None = None, **changes: Any) -> None:
+        """Change the backend, model or params for the next turns (`/model`, `/set`, ...);
+        a change that does not resolve leaves everything as it was."""
+        before = (self.options, self.params)
+        self.options = replace(self.options, **changes)
+        self.params = {**self.params, **(params or {})}
+        try:
+            self._resolve()
+        except BaseException:
+            self.options, self.params = before
+            raise
 
     def set_system(self, text: str | None) -> None:
         """Replace the system message; saved with the next change to the file."""
@@ -111,11 +121,16 @@ class Conversation:
 
     # --- turns ---
 
-    def request_for(self, prompt: str, *, raw: bool = False, stream: bool = True) -> Request:
-        """The request for a new message: the history that fits the context window, then it."""
+    def request_for(
+        self, prompt: str, *, raw: bool = False, stream: bool = True, replace_last: bool = False
+    ) -> Request:
+        """The request for a new message: the history that fits the context window, then it.
+        `replace_last`: the history without its last exchange (to regenerate that answer)."""
         settings = self.settings
         user = {"role": "user", "content": prompt}
         history = [] if raw else self.session.scoped_messages()
+        if replace_last:
+            del history[self.session.last_exchange_index() :]
         fit = fit_messages(
             [*history, user],
             settings.backend.context_window,
@@ -134,18 +149,28 @@ class Conversation:
         return Request(messages=tuple(fit.messages), params=params, stream=stream)
 
     def send(
-        self, prompt: str, renderer: Renderer, *, raw: bool = False, stream: bool = True
+        self,
+        prompt: str,
+        renderer: Renderer,
+        *,
+        raw: bool = False,
+        stream: bool = True,
+        replace_last: bool = False,
     ) -> TurnResult:
+        """Send one message and record the exchange; with `replace_last`, the new exchange
+        takes the place of the last one, which stays if no answer arrives."""
         from wai.turn import run_turn
 
-        request = self.request_for(prompt, raw=raw, stream=stream)
+        request = self.request_for(prompt, raw=raw, stream=stream, replace_last=replace_last)
         sent_at = now()
         result = run_turn(self.backend, request, renderer, self.env)
         if result.text or not result.interrupted:
-            self.record(prompt, result, sent_at)
+            self.record(prompt, result, sent_at, replace_last=replace_last)
         return result
 
-    def record(self, prompt: str, result: TurnResult, sent_at: str) -> None:
+    def record(
+        self, prompt: str, result: TurnResult, sent_at: str, *, replace_last: bool = False
+    ) -> None:
         """Append the exchange (a partial answer marked interrupted) and save the session."""
         answer_meta: dict[str, Any] = {"time": now(), "model": self.settings.backend.model}
         if result.usage is not None:
@@ -158,7 +183,13 @@ class Conversation:
             {"role": "user", "content": prompt, "meta": {"time": sent_at}},
             {"role": "assistant", "content": result.text, "meta": answer_meta},
         ]
-        self.update(lambda session: session.messages.extend(exchange), first_words=prompt)
+
+        def append(session: Session) -> None:
+            if replace_last:
+                session.drop_last_exchange()
+            session.messages.extend(exchange)
+
+        self.update(append, first_words=prompt)
 
     def update(self, change: Any, first_words: str = "") -> None:
         """Apply `change` to the session and, when saving, to its file (under the lock)."""
@@ -169,7 +200,7 @@ class Conversation:
             change(session)
             session.backend = self.settings.backend.name
             session.model = self.settings.backend.model
-            session.params = dict(self.options.params)
+            session.params = dict(self.params)
 
         if not self.save:
             apply(self.session)

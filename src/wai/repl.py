@@ -79,11 +79,13 @@ class Repl:
             return
         self.send(text[1:] if text.startswith("//") else text)
 
-    def send(self, text: str) -> None:
+    def send(self, text: str, *, replace_last: bool = False) -> None:
         from wai.render import choose_renderer
 
         try:
-            result = self.conversation.send(text, choose_renderer(self.env))
+            result = self.conversation.send(
+                text, choose_renderer(self.env), replace_last=replace_last
+            )
         except WaiError as error:  # refused before sending (too long, no credentials, ...)
             self.env.report(error)
             return
@@ -146,7 +148,7 @@ class Repl:
 
     def _show_recent(self, exchanges: int = 2) -> None:
         session = self.conversation.session
-        self.env.notice(f"session {session.name}: {session.turns} turns; the last ones:")
+        self.env.notice(f"session {session.name}: {session.turns_text}; the last ones:")
         recent = [m for m in session.messages if m["role"] != "system"][-2 * exchanges :]
         for message in recent:
             self._print_message(message)
@@ -241,20 +243,14 @@ class Repl:
             self.conversation.update(lambda session: None)
 
     def cmd_retry(self, _: str) -> None:
-        last = self._last_user_message()
-        self.conversation.update(drop_last_exchange)
-        self.send(last)
+        session = self.conversation.session
+        last = session.messages[session.last_exchange_index()]["content"]
+        self.send(str(last), replace_last=True)
 
     def cmd_undo(self, _: str) -> None:
-        self._last_user_message()
-        self.conversation.update(drop_last_exchange)
+        self.conversation.session.last_exchange_index()  # an error when there is none
+        self.conversation.update(lambda session: session.drop_last_exchange())
         self.env.notice("dropped the last exchange")
-
-    def _last_user_message(self) -> str:
-        for message in reversed(self.conversation.session.messages):
-            if message["role"] == "user":
-                return str(message["content"])
-        raise UsageError("there is no exchange yet")
 
     def cmd_history(self, _: str) -> None:
         for message in self.conversation.session.messages:
@@ -265,7 +261,7 @@ class Repl:
         if not sessions:
             self.env.notice("no saved sessions yet")
         for session in sessions:
-            self.env.write_out(f"{session.name}  ({session.turns} turns) {session.title}\n")
+            self.env.write_out(f"{session.name}  ({session.turns_text}) {session.title}\n")
 
     def cmd_load(self, name: str) -> None:
         if not name:
@@ -282,8 +278,10 @@ class Repl:
         conversation = self.conversation
         if conversation.saved:
             conversation.session = conversation.store.rename(conversation.session.name, name)
+        elif conversation.store.exists(check_name(name)):
+            raise UsageError(f"a session named {name!r} exists already")
         else:
-            conversation.session.name = check_name(name)
+            conversation.session.name = name
             conversation.auto_named = False
         self.env.notice(f"session renamed to {name}")
 
@@ -308,17 +306,14 @@ class Repl:
         )
 
     def cmd_clear(self, _: str) -> None:
-        from prompt_toolkit.shortcuts import clear
-
-        clear()
-
-
-def drop_last_exchange(session: Any) -> None:
-    messages = session.messages
-    for index in range(len(messages) - 1, -1, -1):
-        if messages[index]["role"] == "user":
-            del messages[index:]
+        if not self.env.stdout_isatty:
             return
+        from prompt_toolkit.output import create_output
+
+        output = create_output(stdout=self.env.stdout)
+        output.erase_screen()
+        output.cursor_goto(0, 0)
+        output.flush()
 
 
 def edit_in_editor(env: Environment) -> str:

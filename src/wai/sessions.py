@@ -68,10 +68,24 @@ class Session:
         return sum(1 for message in self.messages if message.get("role") == "user")
 
     @property
+    def turns_text(self) -> str:
+        return f"{self.turns} turn{'' if self.turns == 1 else 's'}"
+
+    @property
     def title(self) -> str:
         first = next((m for m in self.messages if m.get("role") == "user"), None)
         words = " ".join(str(first["content"]).split()) if first else ""
         return words if len(words) <= 60 else words[:59] + "…"
+
+    def last_exchange_index(self) -> int:
+        """Where the last exchange (the last user message and what follows it) starts."""
+        for index in range(len(self.messages) - 1, -1, -1):
+            if self.messages[index].get("role") == "user":
+                return index
+        raise UsageError("there is no exchange yet")
+
+    def drop_last_exchange(self) -> None:
+        del self.messages[self.last_exchange_index() :]
 
     def scoped_messages(self) -> list[dict[str, str]]:
         """The messages without `meta`: what Workers AI accepts as-is."""
@@ -108,6 +122,11 @@ class Session:
         messages = document.get("messages")
         if not isinstance(messages, list) or not all(_is_message(m) for m in messages):
             raise _broken(path, "messages must be a list of {role, content} objects")
+        if not isinstance(document.get("params") or {}, dict):
+            raise _broken(path, "params must be an object")
+        for key in ("backend", "model", "created", "updated"):
+            if not isinstance(document.get(key), str | None):
+                raise _broken(path, f"{key} must be a string")
         known = {"format", "name", "created", "updated", "backend", "model", "params", "messages"}
         return cls(
             name=path.stem,
@@ -185,6 +204,8 @@ class SessionStore:
             raw = path.read_bytes()
         except FileNotFoundError:
             raise _unknown(name) from None
+        except OSError as error:
+            raise _broken(path, error.strerror or str(error)) from None
         try:
             document = json.loads(raw)
         except ValueError as error:
@@ -236,13 +257,7 @@ class SessionStore:
 
     def all(self) -> list[Session]:
         """Every readable session, most recently updated first; broken files are skipped."""
-        sessions = []
-        for path in self.directory.glob("*.json"):
-            if not SLUG.fullmatch(path.stem):
-                continue
-            with contextlib.suppress(ConfigError, UsageError, OSError):
-                sessions.append(self.load(path.stem))
-        return sorted(sessions, key=lambda s: s.updated, reverse=True)
+        return self.scan()[0]
 
     def scan(self) -> tuple[list[Session], list[ConfigError]]:
         """Like `all`, and also the errors of the files that could not be read (each names its
@@ -258,10 +273,6 @@ class SessionStore:
                 continue  # removed since the directory was listed
             except ConfigError as error:
                 problems.append(error)
-            except OSError as error:
-                problems.append(_broken(path, error.strerror or str(error)))
-            except (TypeError, ValueError) as error:  # e.g. "params" that is not an object
-                problems.append(_broken(path, f"not a session document ({error})"))
         sessions.sort(key=lambda s: parse_time(s.updated) or LONG_AGO, reverse=True)
         return sessions, problems
 

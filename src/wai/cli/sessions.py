@@ -11,7 +11,7 @@ from wai.cli.common import environment, reported
 
 if TYPE_CHECKING:
     from wai.env import Environment
-    from wai.sessions import Session
+    from wai.sessions import Session, SessionStore
 
 app = typer.Typer(
     help="List, show, rename, export and remove saved conversations.", no_args_is_help=True
@@ -52,7 +52,7 @@ def list_(ctx: typer.Context, as_json: Json = False) -> None:
         if as_json:
             env.write_out(_json([_summary(session) for session in sessions]))
         elif sessions:
-            env.write_out(_table(sessions))
+            env.write_out(_table(sessions, _terminal_width(env)))
         else:
             env.notice(f"no sessions yet in {store.directory}")
 
@@ -125,14 +125,14 @@ def rm(
 
         store = SessionStore()
         names = list(dict.fromkeys(names))
-        unknown = [n for n in names if not SLUG.fullmatch(n) or not store.exists(n)]
-        if len(unknown) > 1:
+        unknown = [repr(n) for n in names if not SLUG.fullmatch(n) or not store.exists(n)]
+        if unknown:
+            which = ", ".join(unknown[:-1]) + " or " if len(unknown) > 1 else ""
+            which += unknown[-1]
             raise UsageError(
-                f"no sessions named {', '.join(map(repr, unknown))}; nothing was removed",
+                f"no session named {which}" + ("; nothing was removed" if len(names) > 1 else ""),
                 hint="`wai sessions list` shows the sessions",
             )
-        for name in unknown:
-            store.existing(name)
         if not yes and not env.stdin_isatty:
             raise UsageError(
                 "not removing without confirmation: stdin is not a terminal",
@@ -174,7 +174,9 @@ def path(
     name: Annotated[
         str | None,
         typer.Argument(
-            help="A session (default: print the directory).", autocompletion=_complete_name
+            metavar="name",
+            help="A session (default: print the sessions directory).",
+            autocompletion=_complete_name,
         ),
     ] = None,
 ) -> None:
@@ -199,7 +201,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
 
 
-def _document(store: Any, name: str) -> str:
+def _document(store: SessionStore, name: str) -> str:
     """The file's JSON object itself, as wai writes it."""
     import json
 
@@ -225,7 +227,16 @@ def _local_time(stamp: str) -> str:
     return when.astimezone().strftime("%Y-%m-%d %H:%M") if when else stamp
 
 
-def _table(sessions: list[Session]) -> str:
+def _terminal_width(env: Environment) -> int | None:
+    if not env.stdout_isatty:
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
+def _table(sessions: list[Session], width: int | None = None) -> str:
+    """Aligned columns; on a terminal (`width`) a line too long for it ends in an ellipsis."""
     rows = [("NAME", "UPDATED", "MODEL", "TURNS", "TITLE")]
     rows += [
         (s.name, _local_time(s.updated), s.model or "-", str(s.turns), s.title) for s in sessions
@@ -237,7 +248,10 @@ def _table(sessions: list[Session]) -> str:
             f"{name:<{widths[0]}}  {updated:<{widths[1]}}  {model:<{widths[2]}}  "
             f"{turns:>{widths[3]}}  {title}"
         )
-        lines.append(line.rstrip() + "\n")
+        line = line.rstrip()
+        if width and len(line) > width:
+            line = line[: width - 1] + "…"
+        lines.append(line + "\n")
     return "".join(lines)
 
 
@@ -245,8 +259,7 @@ def _heading(session: Session) -> str:
     parts = [session.name]
     if session.model:
         parts.append(f"{session.model} ({session.backend})" if session.backend else session.model)
-    turns = session.turns
-    parts.append(f"{turns} turn{'' if turns == 1 else 's'}")
+    parts.append(session.turns_text)
     parts.append(f"updated {_local_time(session.updated)}")
     return " · ".join(parts)
 
@@ -281,7 +294,7 @@ def _print_rendered(env: Environment, session: Session) -> None:
     from rich.text import Text
 
     console = Console(file=env.stdout, no_color=env.no_color, highlight=False)
-    console.print(Text(_heading(session), style="dim"))
+    console.print(Text(_heading(session), style="dim"), soft_wrap=True)
     for message in session.messages:
         console.print()
         console.print(Text(f"── {_role(message)}", style="bold cyan"))
@@ -289,7 +302,7 @@ def _print_rendered(env: Environment, session: Session) -> None:
         if message["role"] == "assistant":
             console.print(Markdown(content))
         elif content:
-            console.print(Text(content))
+            console.print(Text(content), soft_wrap=True)  # as typed: the terminal wraps it
         if _interrupted(message):
             console.print(Text(INTERRUPTED, style="yellow"))
 

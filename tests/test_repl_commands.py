@@ -1,0 +1,879 @@
+"""`wai chat`'s slash commands and messages, typed line by line into a Repl over a real
+Conversation, against the Workers AI server: what the user sees on stdout and stderr, what the
+server receives, and what the session file on disk holds afterwards."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import select
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.servers.workers_ai import (
+    ACCOUNT,
+    DEFAULT_MODEL,
+    DEFAULT_USAGE,
+    Reply,
+    WorkersAIServer,
+    sse,
+    token_events,
+)
+from wai.conversation import Conversation
+from wai.env import Environment
+from wai.repl import Leave, Repl
+from wai.settings import Options
+
+ANSWER = "Hello, world!"
+TODAY = f"{date.today():%Y-%m-%d}"
+OTHER_MODEL = "@cf/meta/llama-3.1-8b-instruct"
+MODELS_PAGE = "https://developers.cloudflare.com/workers-ai/models/"
+NO_EXCHANGE = "wai: error: there is no exchange yet\n"
+PARAM_USAGE = (
+    "wai: error: usage: /set PARAM VALUE, with PARAM one of max_tokens, temperature, top_p, "
+    "top_k, seed, repetition_penalty, frequency_penalty, presence_penalty, lora\n"
+)
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+TIME = "<timestamp>"
+
+
+def stamped(value: Any) -> Any:
+    """`value` with every timestamp wai writes (UTC, milliseconds, `Z`) replaced by TIME."""
+    if isinstance(value, dict):
+        return {key: stamped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [stamped(item) for item in value]
+    if isinstance(value, str) and STAMP.fullmatch(value):
+        return TIME
+    return value
+
+
+class Chat:
+    """A Repl on string streams; `output()` returns and clears what it wrote so far."""
+
+    def __init__(self, options: Options | None = None) -> None:
+        options = options or Options()
+        self.env = Environment(
+            stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(), environ=os.environ
+        )
+        self.repl = Repl(self.env, Conversation.open(self.env, options), options)
+
+    def type(self, *lines: str) -> None:
+        for line in lines:
+            self.repl.handle(line)
+
+    def output(self) -> tuple[str, str]:
+        written = (self.env.stdout.getvalue(), self.env.stderr.getvalue())
+        for stream in (self.env.stdout, self.env.stderr):
+            stream.seek(0)
+            stream.truncate()
+        return written
+
+
+@pytest.fixture
+def chat(server: WorkersAIServer) -> Chat:
+    return Chat()
+
+
+@pytest.fixture
+def sessions_dir(isolated: Path) -> Path:
+    return isolated / "data" / "sessions"
+
+
+def saved(sessions_dir: Path) -> dict[str, Any]:
+    """Every session file on disk, by name, as JSON, with TIME for its timestamps."""
+    files = sorted(sessions_dir.glob("*.json"))
+    return {path.stem: stamped(json.loads(path.read_text())) for path in files}
+
+
+def document(
+    name: str,
+    messages: list[dict[str, Any]],
+    *,
+    params: dict[str, Any] | None = None,
+    model: str = DEFAULT_MODEL,
+    backend: str = "cloudflare",
+) -> dict[str, Any]:
+    return {
+        "format": "wai.session/1",
+        "name": name,
+        "created": TIME,
+        "updated": TIME,
+        "backend": backend,
+        "model": model,
+        "params": params or {},
+        "messages": messages,
+    }
+
+
+def asked(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": text, "meta": {"time": TIME}}
+
+
+def answered(
+    text: str = ANSWER,
+    *,
+    usage: dict[str, int] | None = DEFAULT_USAGE,
+    **meta: Any,
+) -> dict[str, Any]:
+    answer_meta: dict[str, Any] = {"time": TIME, "model": DEFAULT_MODEL}
+    if usage is not None:
+        answer_meta["usage"] = usage
+    return {"role": "assistant", "content": text, "meta": {**answer_meta, **meta}}
+
+
+def said(role: str, content: str) -> dict[str, str]:
+    return {"role": role, "content": content}
+
+
+def body(*messages: dict[str, str], **params: Any) -> dict[str, Any]:
+    return {"messages": list(messages), "stream": True, "max_tokens": 1024, **params}
+
+
+def run_path(model: str = DEFAULT_MODEL) -> str:
+    return f"/client/v4/accounts/{ACCOUNT}/ai/run/{model}"
+
+
+def write_session(sessions_dir: Path, name: str, **fields: Any) -> dict[str, Any]:
+    content = {
+        "format": "wai.session/1",
+        "name": name,
+        "created": "2026-01-02T03:04:05.000Z",
+        "updated": "2026-01-02T03:04:05.000Z",
+        "backend": "cloudflare",
+        "model": DEFAULT_MODEL,
+        "params": {},
+        **fields,
+    }
+    sessions_dir.mkdir(parents=True, exist_ok=True)
+    (sessions_dir / f"{name}.json").write_text(json.dumps(content, indent=2) + "\n")
+    return content
+
+
+# --- messages ---
+
+
+def test_a_message_is_answered_and_saved_as_a_new_session(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("why is the sky blue?")
+    assert chat.output() == (ANSWER, "")
+    assert server.last_body == body(said("user", "why is the sky blue?"))
+    assert server.run_requests[-1].path == run_path()
+    name = f"{TODAY}-why-is-the-sky-blue"
+    assert saved(sessions_dir) == {
+        name: document(name, [asked("why is the sky blue?"), answered()])
+    }
+
+
+def test_each_message_carries_the_history(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("hi")
+    server.tokens = ("A", "B")
+    chat.type("and then?")
+    assert chat.output() == (ANSWER + "AB", "")
+    assert server.last_body == body(
+        said("user", "hi"), said("assistant", ANSWER), said("user", "and then?")
+    )
+    name = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {
+        name: document(name, [asked("hi"), answered(), asked("and then?"), answered("AB")])
+    }
+
+
+def test_blank_lines_do_nothing(chat: Chat, server: WorkersAIServer, sessions_dir: Path) -> None:
+    chat.type("", "   ", "\n")
+    assert chat.output() == ("", "")
+    assert server.run_requests == []
+    assert saved(sessions_dir) == {}
+
+
+def test_double_slash_sends_the_text_with_one_slash(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("//etc/hosts is what?")
+    assert chat.output() == (ANSWER, "")
+    assert server.last_body == body(said("user", "/etc/hosts is what?"))
+    name = f"{TODAY}-etc-hosts-is-what"
+    assert saved(sessions_dir) == {name: document(name, [asked("/etc/hosts is what?"), answered()])}
+
+
+def test_an_unknown_command_is_a_notice_and_nothing_is_sent(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("/frobnicate the thing")
+    assert chat.output() == ("", "wai: unknown command /frobnicate; /help lists the commands\n")
+    assert server.run_requests == []
+    assert saved(sessions_dir) == {}
+
+
+def test_an_error_before_any_token_is_reported_and_nothing_is_saved(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    server.enqueue(Reply.error(400, 3010, "bad input"))
+    chat.type("first try")
+    assert chat.output() == ("", "wai: error: Workers AI rejected the input: bad input\n")
+    assert len(server.run_requests) == 1  # a 400 is not retried
+    assert saved(sessions_dir) == {}
+
+    chat.type("second try")  # the REPL goes on, without the failed message
+    assert chat.output() == (ANSWER, "")
+    assert server.last_body == body(said("user", "second try"))
+    name = f"{TODAY}-second-try"
+    assert saved(sessions_dir) == {name: document(name, [asked("second try"), answered()])}
+
+
+def test_a_stream_cut_after_some_tokens_keeps_the_partial_answer(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("hi")
+    chat.output()
+    server.enqueue(Reply.stream(sse(*token_events(("Par", "tial")), done=False), cut=True))
+    chat.type("tell me more")
+    assert chat.output() == (
+        "Partial",
+        f"wai: error: the answer is incomplete: the connection to 127.0.0.1:{server.port} "
+        "was cut off\n"
+        "hint: what arrived is kept above; ask again to get a whole answer\n",
+    )
+    name = f"{TODAY}-hi"
+    exchanges = [
+        asked("hi"),
+        answered(),
+        asked("tell me more"),
+        answered("Partial", usage=None, interrupted=True),
+    ]
+    assert saved(sessions_dir) == {name: document(name, exchanges)}
+
+    chat.type("/history")
+    assert chat.output() == (
+        f"user: hi\nassistant: {ANSWER}\nuser: tell me more\nassistant [interrupted]: Partial\n",
+        "",
+    )
+    chat.type("go on")  # the REPL goes on
+    assert chat.output() == (ANSWER, "")
+    assert server.last_body == body(
+        said("user", "hi"),
+        said("assistant", ANSWER),
+        said("user", "tell me more"),
+        said("assistant", "Partial"),
+        said("user", "go on"),
+    )
+    assert saved(sessions_dir) == {name: document(name, [*exchanges, asked("go on"), answered()])}
+
+
+# --- /help, /exit, /new ---
+
+
+def test_help_lists_every_command_and_the_keys(chat: Chat, server: WorkersAIServer) -> None:
+    chat.type("/help")
+    assert chat.output() == (
+        "  /help                 list the commands and keys\n"
+        "  /exit                 leave (Ctrl-D does too)\n"
+        "  /new                  start a new session\n"
+        "  /system [TEXT]        show or set the system message\n"
+        "  /model [ID]           show or switch the model\n"
+        "  /backend [NAME]       show or switch the backend\n"
+        "  /set PARAM VALUE      set a parameter (/set alone lists them)\n"
+        "  /retry                regenerate the last answer\n"
+        "  /undo                 drop the last exchange\n"
+        "  /history              show this session's messages\n"
+        "  /sessions             list the saved sessions\n"
+        "  /load NAME            continue a saved session\n"
+        "  /rename NAME          rename this session\n"
+        "  /edit                 write the next message in $EDITOR\n"
+        "  /usage                tokens used in this session\n"
+        "  /clear                clear the screen\n"
+        "Enter sends · Alt-Enter (or Esc Enter) inserts a newline · Ctrl-R searches history\n"
+        "Ctrl-C stops an answer or clears the line · Ctrl-D leaves · //text sends '/text'\n",
+        "",
+    )
+    assert server.run_requests == []
+
+
+def test_exit_leaves(chat: Chat, server: WorkersAIServer) -> None:
+    with pytest.raises(Leave):
+        chat.type("/exit")
+    assert chat.output() == ("", "")
+    assert server.run_requests == []
+
+
+def test_new_starts_an_unnamed_session_and_the_next_message_a_new_file(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("hi")
+    chat.output()
+    chat.type("/new")
+    assert chat.output() == ("", "wai: new session\n")
+    assert chat.repl.conversation.session.name == ""
+    assert chat.repl.conversation.session.messages == []
+    assert saved(sessions_dir) == {
+        f"{TODAY}-hi": document(f"{TODAY}-hi", [asked("hi"), answered()])
+    }
+
+    chat.type("hi")
+    assert chat.output() == (ANSWER, "")
+    assert server.last_body == body(said("user", "hi"))  # no history from the first session
+    assert saved(sessions_dir) == {
+        f"{TODAY}-hi": document(f"{TODAY}-hi", [asked("hi"), answered()]),
+        f"{TODAY}-hi-2": document(f"{TODAY}-hi-2", [asked("hi"), answered()]),
+    }
+
+
+# --- /system ---
+
+
+def test_system_shows_that_there_is_none(chat: Chat, server: WorkersAIServer) -> None:
+    chat.type("/system")
+    assert chat.output() == ("(no system message)\n", "")
+
+
+def test_system_set_before_the_first_message_is_sent_and_saved(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("/system Answer in French.")
+    assert chat.output() == ("", "wai: system message set\n")
+    assert saved(sessions_dir) == {}  # nothing to save before the first turn
+    chat.type("/system")
+    assert chat.output() == ("Answer in French.\n", "")
+
+    chat.type("hi")
+    assert chat.output() == (ANSWER, "")
+    assert server.last_body == body(said("system", "Answer in French."), said("user", "hi"))
+    name = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {
+        name: document(name, [said("system", "Answer in French."), asked("hi"), answered()])
+    }
+
+
+def test_system_set_in_a_saved_session_replaces_it_on_disk_at_once(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("/system Be brief.", "hi")
+    chat.output()
+    chat.type("/system Be verbose.")
+    assert chat.output() == ("", "wai: system message set\n")
+    name = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {
+        name: document(name, [said("system", "Be verbose."), asked("hi"), answered()])
+    }
+
+    chat.type("more")
+    assert server.last_body == body(
+        said("system", "Be verbose."),
+        said("user", "hi"),
+        said("assistant", ANSWER),
+        said("user", "more"),
+    )
+
+
+# --- /model ---
+
+
+def test_model_shows_the_current_model(chat: Chat, server: WorkersAIServer) -> None:
+    chat.type("/model")
+    assert chat.output() == (f"{DEFAULT_MODEL}\n", "")
+
+
+def test_model_switch_sends_to_the_new_model_and_records_it(
+    server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat = Chat(Options(model=OTHER_MODEL))
+    chat.type("/model")
+    assert chat.output() == (f"{OTHER_MODEL}\n", "")
+    chat.type(f"/model {DEFAULT_MODEL}")
+    assert chat.output() == ("", f"wai: model: {DEFAULT_MODEL}\n")
+    chat.type("/model")
+    assert chat.output() == (f"{DEFAULT_MODEL}\n", "")
+
+    chat.type("hi")
+    assert chat.output() == (ANSWER, "")
+    assert [r.path for r in server.run_requests] == [run_path(DEFAULT_MODEL)]
+    name = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {name: document(name, [asked("hi"), answered()])}
+
+
+def test_an_unknown_model_gets_the_servers_error_and_the_repl_goes_on(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("hi")
+    chat.output()
+    chat.type(f"/model {OTHER_MODEL}")
+    assert chat.output() == ("", f"wai: model: {OTHER_MODEL}\n")
+    name = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {
+        name: document(name, [asked("hi"), answered()], model=OTHER_MODEL)
+    }
+
+    chat.type("still there?")
+    assert chat.output() == (
+        "",
+        f"wai: error: the model {OTHER_MODEL} is not available: "
+        f"No such model {OTHER_MODEL} or task\n"
+        f"hint: pick another with `-m MODEL` or `wai config set model MODEL` "
+        f"(current models: {MODELS_PAGE})\n",
+    )
+    assert server.run_requests[-1].path == run_path(OTHER_MODEL)
+    assert server.last_body == body(
+        said("user", "hi"), said("assistant", ANSWER), said("user", "still there?")
+    )
+
+    chat.type(f"/model {DEFAULT_MODEL}", "still there?")
+    assert chat.output() == (ANSWER, f"wai: model: {DEFAULT_MODEL}\n")
+    assert server.run_requests[-1].path == run_path(DEFAULT_MODEL)
+    assert saved(sessions_dir) == {
+        name: document(name, [asked("hi"), answered(), asked("still there?"), answered()])
+    }
+
+
+# --- /backend ---
+
+
+def test_backend_shows_the_current_backend(chat: Chat, server: WorkersAIServer) -> None:
+    chat.type("/backend")
+    assert chat.output() == ("cloudflare\n", "")
+
+
+def test_backend_switch_to_a_configured_backend_is_recorded(
+    server: WorkersAIServer, config_file: Path, sessions_dir: Path
+) -> None:
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text('[backends.work]\ntype = "cloudflare"\n')
+    chat = Chat()
+    chat.type("/backend work")
+    assert chat.output() == ("", f"wai: backend: work (model {DEFAULT_MODEL})\n")
+    chat.type("/backend")
+    assert chat.output() == ("work\n", "")
+    chat.type("hi")
+    assert chat.output() == (ANSWER, "")
+    assert server.run_requests[-1].path == run_path()
+    name = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {name: document(name, [asked("hi"), answered()], backend="work")}
+
+
+def test_an_unknown_backend_is_an_error_and_the_repl_goes_on(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("/backend nope")
+    assert chat.output() == (
+        "",
+        "wai: error: unknown backend 'nope' (known: cloudflare)\n"
+        "hint: add a [backends.nope] table with `wai config set backends.nope.type ...`\n",
+    )
+    chat.type("/backend")
+    assert chat.output() == ("cloudflare\n", "")
+
+    # The failed switch leaves nothing behind: later changes and messages work as before.
+    chat.type("/set temperature 0.2")
+    assert chat.output() == ("", "wai: temperature = 0.2\n")
+    chat.type("hi")
+    assert chat.output() == (ANSWER, "")
+    assert server.last_body == body(said("user", "hi"), temperature=0.2)
+    name = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {
+        name: document(name, [asked("hi"), answered()], params={"temperature": 0.2})
+    }
+
+
+# --- /set ---
+
+
+def test_set_alone_lists_the_parameters(chat: Chat, server: WorkersAIServer) -> None:
+    chat.type("/set")
+    assert chat.output() == ("max_tokens = 1024\n", "")
+    chat.type("/set top-k 5", "/set seed 42")
+    assert chat.output() == ("", "wai: top_k = 5\nwai: seed = 42\n")
+    chat.type("/set")
+    assert chat.output() == ("max_tokens = 1024\ntop_k = 5\nseed = 42\n", "")
+
+
+def test_set_changes_the_next_request_and_the_session_params(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("hi")
+    chat.output()
+    chat.type("/set temperature 0.2")
+    assert chat.output() == ("", "wai: temperature = 0.2\n")
+    name = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {
+        name: document(name, [asked("hi"), answered()], params={"temperature": 0.2})
+    }
+
+    chat.type("again")
+    assert server.last_body == body(
+        said("user", "hi"), said("assistant", ANSWER), said("user", "again"), temperature=0.2
+    )
+    assert saved(sessions_dir)[name]["params"] == {"temperature": 0.2}
+
+
+def test_set_out_of_range_names_the_range_and_changes_nothing(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("/set temperature 0.2", "hi")
+    chat.output()
+    chat.type("/set temperature 9")
+    assert chat.output() == ("", "wai: error: temperature is 9, out of range: allowed 0 to 5\n")
+    chat.type("/set")
+    assert chat.output() == ("max_tokens = 1024\ntemperature = 0.2\n", "")
+    chat.type("again")
+    assert server.last_body["temperature"] == 0.2
+    assert saved(sessions_dir)[f"{TODAY}-hi"]["params"] == {"temperature": 0.2}
+
+
+@pytest.mark.parametrize("line", ["/set nonsense 1", "/set temperature", "/set temperature  "])
+def test_set_without_a_known_param_and_a_value_is_a_usage_error(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path, line: str
+) -> None:
+    chat.type(line)
+    assert chat.output() == ("", PARAM_USAGE)
+    chat.type("/set")
+    assert chat.output() == ("max_tokens = 1024\n", "")
+    assert server.run_requests == []
+    assert saved(sessions_dir) == {}
+
+
+# --- /retry, /undo ---
+
+
+def test_retry_regenerates_the_last_answer(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("hi", "and then?")
+    chat.output()
+    server.tokens = ("A", "B")
+    chat.type("/retry")
+    assert chat.output() == ("AB", "")
+    assert len(server.run_requests) == 3
+    assert server.last_body == body(
+        said("user", "hi"), said("assistant", ANSWER), said("user", "and then?")
+    )
+    name = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {
+        name: document(name, [asked("hi"), answered(), asked("and then?"), answered("AB")])
+    }
+
+
+def test_retry_that_fails_keeps_the_exchange_it_would_replace(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("hi")
+    chat.output()
+    server.enqueue(Reply.error(400, 3010, "bad input"))
+    chat.type("/retry")
+    assert chat.output() == ("", "wai: error: Workers AI rejected the input: bad input\n")
+    assert server.last_body == body(said("user", "hi"))
+    name = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {name: document(name, [asked("hi"), answered()])}
+
+
+def test_retry_with_nothing_to_retry_is_an_error(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("/retry")
+    assert chat.output() == ("", NO_EXCHANGE)
+    assert server.run_requests == []
+    assert saved(sessions_dir) == {}
+
+
+def test_undo_drops_the_last_exchange(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("/system Be brief.", "hi", "and then?")
+    chat.output()
+    chat.type("/undo")
+    assert chat.output() == ("", "wai: dropped the last exchange\n")
+    name = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {
+        name: document(name, [said("system", "Be brief."), asked("hi"), answered()])
+    }
+
+    chat.type("something else")
+    assert server.last_body == body(
+        said("system", "Be brief."),
+        said("user", "hi"),
+        said("assistant", ANSWER),
+        said("user", "something else"),
+    )
+
+
+def test_undo_with_nothing_to_undo_is_an_error(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("/system Be brief.", "/undo")
+    assert chat.output() == ("", "wai: system message set\n" + NO_EXCHANGE)
+    chat.type("hi", "/undo")
+    chat.output()
+    assert saved(sessions_dir) == {
+        f"{TODAY}-hi": document(f"{TODAY}-hi", [said("system", "Be brief.")])
+    }
+    chat.type("/undo")
+    assert chat.output() == ("", NO_EXCHANGE)
+    assert saved(sessions_dir) == {
+        f"{TODAY}-hi": document(f"{TODAY}-hi", [said("system", "Be brief.")])
+    }
+
+
+# --- /history, /sessions, /load, /rename ---
+
+
+def test_history_shows_every_message(chat: Chat, server: WorkersAIServer) -> None:
+    chat.type("/history")
+    assert chat.output() == ("", "")
+    chat.type("/system Be brief.", "hi")
+    chat.output()
+    chat.type("/history")
+    assert chat.output() == (f"system: Be brief.\nuser: hi\nassistant: {ANSWER}\n", "")
+
+
+def test_sessions_lists_the_saved_sessions_newest_first(
+    chat: Chat, server: WorkersAIServer
+) -> None:
+    chat.type("/sessions")
+    assert chat.output() == ("", "wai: no saved sessions yet\n")
+    chat.type("hi", "how are you?", "/new", "second   one")
+    chat.output()
+    chat.type("/sessions")
+    assert chat.output() == (
+        f"{TODAY}-second-one  (1 turn) second one\n{TODAY}-hi  (2 turns) hi\n",
+        "",
+    )
+
+
+def test_load_continues_a_saved_session(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    history = [
+        said("system", "Be brief."),
+        said("user", "what is 2+2?"),
+        {"role": "assistant", "content": "4", "meta": {"time": "2026-01-02T03:04:05.000Z"}},
+    ]
+    original = write_session(sessions_dir, "maths", params={"temperature": 0.3}, messages=history)
+    chat.type("/load maths")
+    assert chat.output() == (
+        "user: what is 2+2?\nassistant: 4\n",
+        "wai: session maths: 1 turn; the last ones:\n",
+    )
+    path = sessions_dir / "maths.json"
+    assert json.loads(path.read_text()) == original  # loading changes nothing
+
+    chat.type("and 3+3?")
+    assert chat.output() == (ANSWER, "")
+    assert server.last_body == body(
+        said("system", "Be brief."),
+        said("user", "what is 2+2?"),
+        said("assistant", "4"),
+        said("user", "and 3+3?"),
+        temperature=0.3,
+    )
+    assert saved(sessions_dir) == {
+        "maths": document(
+            "maths",
+            [*stamped(history), asked("and 3+3?"), answered()],
+            params={"temperature": 0.3},
+        )
+    }
+    assert json.loads(path.read_text())["created"] == original["created"]
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        (
+            "nope",
+            "wai: error: no session named 'nope'\nhint: `wai sessions list` shows the sessions\n",
+        ),
+        (
+            "Bad Name",
+            "wai: error: invalid session name 'Bad Name'\nhint: use lowercase letters, digits, "
+            "'.', '_' and '-', starting with a letter or digit\n",
+        ),
+        ("", "wai: error: usage: /load NAME (/sessions lists them)\n"),
+    ],
+)
+def test_load_of_an_unknown_session_is_an_error_and_keeps_the_current_one(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path, name: str, error: str
+) -> None:
+    chat.type("hi")
+    chat.output()
+    chat.type(f"/load {name}")
+    assert chat.output() == ("", error)
+    chat.type("still here?")
+    assert server.last_body == body(
+        said("user", "hi"), said("assistant", ANSWER), said("user", "still here?")
+    )
+    current = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {
+        current: document(current, [asked("hi"), answered(), asked("still here?"), answered()])
+    }
+
+
+def test_rename_renames_the_file(chat: Chat, server: WorkersAIServer, sessions_dir: Path) -> None:
+    chat.type("hi")
+    chat.output()
+    chat.type("/rename greetings")
+    assert chat.output() == ("", "wai: session renamed to greetings\n")
+    assert saved(sessions_dir) == {"greetings": document("greetings", [asked("hi"), answered()])}
+
+    chat.type("again")
+    assert saved(sessions_dir) == {
+        "greetings": document("greetings", [asked("hi"), answered(), asked("again"), answered()])
+    }
+
+
+def test_rename_before_the_first_message_names_the_new_file(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("/rename greetings")
+    assert chat.output() == ("", "wai: session renamed to greetings\n")
+    assert saved(sessions_dir) == {}
+    chat.type("hi")
+    assert saved(sessions_dir) == {"greetings": document("greetings", [asked("hi"), answered()])}
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        (
+            "Bad Name",
+            "wai: error: invalid session name 'Bad Name'\nhint: use lowercase letters, digits, "
+            "'.', '_' and '-', starting with a letter or digit\n",
+        ),
+        (
+            "-dash",
+            "wai: error: invalid session name '-dash'\nhint: use lowercase letters, digits, "
+            "'.', '_' and '-', starting with a letter or digit\n",
+        ),
+        ("", "wai: error: usage: /rename NAME\n"),
+        ("taken", "wai: error: a session named 'taken' exists already\n"),
+    ],
+)
+def test_rename_to_an_invalid_or_taken_name_is_an_error(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path, name: str, error: str
+) -> None:
+    taken = write_session(sessions_dir, "taken", messages=[said("user", "x")])
+    chat.type("hi")
+    chat.output()
+    chat.type(f"/rename {name}")
+    assert chat.output() == ("", error)
+    current = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {
+        current: document(current, [asked("hi"), answered()]),
+        "taken": stamped(taken),
+    }
+
+
+def test_rename_of_a_new_session_to_a_taken_name_is_an_error(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    taken = write_session(sessions_dir, "taken", messages=[said("user", "x")])
+    chat.type("/rename taken")
+    assert chat.output() == ("", "wai: error: a session named 'taken' exists already\n")
+    chat.type("hi")
+    assert server.last_body == body(said("user", "hi"))
+    current = f"{TODAY}-hi"
+    assert saved(sessions_dir) == {
+        current: document(current, [asked("hi"), answered()]),
+        "taken": stamped(taken),
+    }
+
+
+# --- /edit, /usage, /clear ---
+
+
+def write_editor(directory: Path, text: str) -> Path:
+    """An $EDITOR that writes `text` into the file it is given."""
+    directory.mkdir(exist_ok=True)
+    script = directory / "editor.sh"
+    script.write_text(f"#!/bin/sh\nprintf '%s' '{text}' > \"$1\"\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_edit_sends_what_the_editor_wrote(
+    server: WorkersAIServer,
+    sessions_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EDITOR", str(write_editor(tmp_path, "line one\nline two\n")))
+    chat = Chat()
+    chat.type("/edit")
+    assert chat.output() == (ANSWER, "")
+    assert server.last_body == body(said("user", "line one\nline two"))
+    name = f"{TODAY}-line-one-line-two"
+    assert saved(sessions_dir) == {name: document(name, [asked("line one\nline two"), answered()])}
+
+
+def test_edit_prefers_visual_to_editor(
+    server: WorkersAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDITOR", str(write_editor(tmp_path / "editor", "from EDITOR")))
+    monkeypatch.setenv("VISUAL", str(write_editor(tmp_path / "visual", "from VISUAL")))
+    chat = Chat()
+    chat.type("/edit")
+    assert chat.output() == (ANSWER, "")
+    assert server.last_body == body(said("user", "from VISUAL"))
+
+
+def test_edit_with_an_empty_message_sends_nothing(
+    server: WorkersAIServer,
+    sessions_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EDITOR", str(write_editor(tmp_path, "  \n")))
+    chat = Chat()
+    chat.type("/edit")
+    assert chat.output() == ("", "wai: empty message; nothing sent\n")
+    assert server.run_requests == []
+    assert saved(sessions_dir) == {}
+
+
+def test_usage_sums_the_usage_of_the_answers(chat: Chat, server: WorkersAIServer) -> None:
+    chat.type("/usage")
+    assert chat.output() == ("0 prompt + 0 completion = 0 tokens over 0 answers\n", "")
+    usage = {"prompt_tokens": 30, "completion_tokens": 7, "total_tokens": 37}
+    server.enqueue(Reply.stream(sse(*token_events(("x",), usage))))
+    chat.type("hi", "again")
+    chat.output()
+    chat.type("/usage")
+    assert chat.output() == ("42 prompt + 11 completion = 53 tokens over 2 answers\n", "")
+
+
+def test_clear_without_a_terminal_writes_no_escape_codes(
+    chat: Chat, server: WorkersAIServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    chat.type("/clear")
+    assert chat.output() == ("", "")
+    assert capfd.readouterr() == ("", "")
+    assert server.run_requests == []
+
+
+def read_terminal(master: int, size: int) -> bytes:
+    """What the terminal shows, up to `size` bytes; stops when nothing more comes within 5 s."""
+    received = b""
+    while len(received) < size and select.select([master], [], [], 5)[0]:
+        received += os.read(master, size - len(received))
+    return received
+
+
+def test_clear_erases_the_terminal(server: WorkersAIServer) -> None:
+    master, slave = os.openpty()
+    try:
+        with open(slave, "w", encoding="utf-8") as terminal:
+            env = Environment(
+                stdin=io.StringIO(), stdout=terminal, stderr=io.StringIO(), environ=os.environ
+            )
+            repl = Repl(env, Conversation.open(env, Options()), Options())
+            repl.handle("/clear")
+            erase = b"\x1b[2J\x1b[0;0H"
+            assert read_terminal(master, len(erase)) == erase
+            assert env.stderr.getvalue() == ""
+    finally:
+        os.close(master)
