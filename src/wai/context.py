@@ -52,7 +52,8 @@ def fit_messages(
         raise UsageError(
             f"the prompt is too long for {model}: about {fixed} tokens, and its context window "
             f"of {window} tokens must also hold the {answer} tokens of the answer",
-            hint="shorten the input" + (" or lower --max-tokens" if chosen else ""),
+            hint="shorten the input"
+            + (" or lower --max-tokens" if chosen and fixed < window else ""),
         )
     room = window - answer - fixed
     kept: list[Message] = []

@@ -82,7 +82,7 @@ class Conversation:
         conversation.auto_named = auto_named
         if options.system is not None:
             conversation.set_system(options.system)
-        elif new:
+        elif new and conversation.settings.system:
             conversation.set_system(conversation.settings.system)
         return conversation
 

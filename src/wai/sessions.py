@@ -284,6 +284,11 @@ class SessionStore:
         return path
 
     def most_recent(self) -> Session:
+        """The most recently updated session. When the newest file cannot be read, that is an
+        error: continuing an older conversation instead would be a silent surprise."""
+        files = [p for p in self.directory.glob("*.json") if SLUG.fullmatch(p.stem)]
+        if files:
+            self.load(max(files, key=lambda path: path.stat().st_mtime).stem)
         sessions = self.all()
         if not sessions:
             raise UsageError(
