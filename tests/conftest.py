@@ -117,3 +117,21 @@ def wai_process(
     )
     assert TOKEN.encode() not in completed.stdout + completed.stderr
     return completed
+
+
+def complete(words: str) -> list[str]:
+    """What bash completion offers for `words` (the last one is being completed)."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "wai"],
+        env={
+            **os.environ,
+            "_WAI_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split(" ")) - 1),
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return completed.stdout.split()

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import wai
+from tests.conftest import complete, wai
 
 COMPLETIONS = Path(__file__).parent.parent / "completions"
 FILES = {"bash": "wai.bash", "zsh": "_wai", "fish": "wai.fish"}
@@ -33,24 +30,7 @@ def test_unknown_shell_is_a_usage_error() -> None:
     assert "tcsh" in run.stderr
 
 
-def _complete(words: str) -> list[str]:
-    completed = subprocess.run(
-        [sys.executable, "-m", "wai"],
-        env={
-            **os.environ,
-            "_WAI_COMPLETE": "complete_bash",
-            "COMP_WORDS": words,
-            "COMP_CWORD": str(len(words.split(" ")) - 1),
-        },
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return completed.stdout.split()
-
-
 def test_bash_completes_commands_and_options() -> None:
-    assert _complete("wai as") == ["ask"]
-    assert _complete("wai ask --top") == ["--top-p", "--top-k"]
-    assert _complete("wai completions ") == ["bash", "zsh", "fish"]
+    assert complete("wai as") == ["ask"]
+    assert complete("wai ask --top") == ["--top-p", "--top-k"]
+    assert complete("wai completions ") == ["bash", "zsh", "fish"]

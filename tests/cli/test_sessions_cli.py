@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from typing import Any
 import pexpect
 import pytest
 
-from tests.conftest import Run, wai
+from tests.conftest import Run, complete, wai
 from tests.servers.workers_ai import DEFAULT_MODEL, Reply, WorkersAIServer, sse, token_events
 
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
@@ -706,24 +705,7 @@ def test_path_of_a_broken_session_points_at_it(sessions_dir: Path) -> None:
 # --- shell completion -------------------------------------------------------------------------
 
 
-def complete(words: str) -> list[str]:
-    completed = subprocess.run(
-        [sys.executable, "-m", "wai"],
-        env={
-            **os.environ,
-            "_WAI_COMPLETE": "complete_bash",
-            "COMP_WORDS": words,
-            "COMP_CWORD": str(len(words.split(" ")) - 1),
-        },
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return completed.stdout.split()
-
-
-def test_session_names_complete(sessions_dir: Path, three: dict[str, bytes]) -> None:
+def test_session_namescomplete(sessions_dir: Path, three: dict[str, bytes]) -> None:
     write_file(sessions_dir / "Not A Slug.json", b"{}")
     assert complete("wai sessions ") == ["list", "show", "export", "rm", "rename", "path"]
     assert complete("wai sessions show ") == [SKY, "local-notes", "work"]

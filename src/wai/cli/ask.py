@@ -65,20 +65,7 @@ def ask(
         run_ask(
             env,
             words or [],
-            opt.options_from(
-                backend=backend,
-                model=model,
-                system=system,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                top_p=top_p,
-                top_k=top_k,
-                seed=seed,
-                repetition_penalty=repetition_penalty,
-                frequency_penalty=frequency_penalty,
-                presence_penalty=presence_penalty,
-                lora=lora,
-            ),
+            opt.options_from(ctx.params),
             AskOptions(
                 raw=raw,
                 stream=not no_stream,

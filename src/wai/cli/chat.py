@@ -34,19 +34,7 @@ def chat(
             raise UsageError("--session and --continue cannot be used together")
         run_chat(
             env,
-            opt.options_from(
-                backend=backend,
-                model=model,
-                system=system,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                top_p=top_p,
-                top_k=top_k,
-                seed=seed,
-                repetition_penalty=repetition_penalty,
-                frequency_penalty=frequency_penalty,
-                presence_penalty=presence_penalty,
-            ),
+            opt.options_from(ctx.params),
             session=session,
             resume_last=resume_last,
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import typer
 
@@ -39,13 +40,13 @@ ResumeLast = Annotated[
 ]
 
 
-def options_from(
-    *, backend: str | None, model: str | None, system: str | None, **params: object
-) -> Options:
-    """The Options of a command line: only the parameters that were given."""
+def options_from(values: Mapping[str, Any]) -> Options:
+    """The Options of a command line (`ctx.params`): only the parameters that were given."""
+    from wai.params import PARAMS
+
     return Options(
-        backend=backend,
-        model=model,
-        system=system,
-        params={name: value for name, value in params.items() if value is not None},
+        backend=values.get("backend"),
+        model=values.get("model"),
+        system=values.get("system"),
+        params={k: v for k, v in values.items() if k in PARAMS and v is not None},
     )

@@ -75,6 +75,7 @@ def show(
     """Print a session's conversation."""
     env = environment(ctx)
     with reported(env):
+        from wai.render import markdown_wanted
         from wai.sessions import SessionStore
 
         store = SessionStore()
@@ -82,7 +83,7 @@ def show(
         session = store.load(name)
         if as_json:
             env.write_out(_document(store, name))
-        elif markdown if markdown is not None else env.stdout_isatty and not env.dumb_terminal:
+        elif markdown_wanted(env, markdown):
             _print_rendered(env, session)
         else:
             env.write_out(_transcript(session))

@@ -18,6 +18,13 @@ class Renderer(Protocol):
     def finish(self, result: TurnResult) -> None: ...
 
 
+def markdown_wanted(env: Environment, markdown: bool | None) -> bool:
+    """`--markdown/--plain` when given, else markdown on a terminal that understands it."""
+    if markdown is not None:
+        return markdown
+    return env.stdout_isatty and not env.dumb_terminal
+
+
 def choose_renderer(
     env: Environment,
     *,
@@ -30,9 +37,7 @@ def choose_renderer(
         from wai.render.json import JsonRenderer
 
         return JsonRenderer(env, as_json)
-    if markdown is None:
-        markdown = env.stdout_isatty and not env.dumb_terminal
-    if markdown and not raw:
+    if markdown_wanted(env, markdown) and not raw:
         from wai.render.markdown import MarkdownRenderer
 
         return MarkdownRenderer(env)
