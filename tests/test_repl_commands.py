@@ -32,7 +32,6 @@ from wai.settings import Options
 ANSWER = "Hello, world!"
 TODAY = f"{date.today():%Y-%m-%d}"
 OTHER_MODEL = "@cf/meta/llama-3.1-8b-instruct"
-MODELS_PAGE = "https://developers.cloudflare.com/workers-ai/models/"
 NO_EXCHANGE = "wai: error: there is no exchange yet\n"
 PARAM_USAGE = (
     "wai: error: usage: /set PARAM VALUE, with PARAM one of max_tokens, temperature, top_p, "
@@ -416,8 +415,8 @@ def test_an_unknown_model_gets_the_servers_error_and_the_repl_goes_on(
         "",
         f"wai: error: the model {OTHER_MODEL} is not available: "
         f"No such model {OTHER_MODEL} or task\n"
-        f"hint: pick another with `-m MODEL` or `wai config set model MODEL` "
-        f"(current models: {MODELS_PAGE})\n",
+        "hint: `wai models` lists the current ones; pick one with `-m MODEL` or "
+        "`wai config set model MODEL`\n",
     )
     assert server.run_requests[-1].path == run_path(OTHER_MODEL)
     assert server.last_body == body(
@@ -463,7 +462,7 @@ def test_an_unknown_backend_is_an_error_and_the_repl_goes_on(
     chat.type("/backend nope")
     assert chat.output() == (
         "",
-        "wai: error: unknown backend 'nope' (known: cloudflare)\n"
+        "wai: error: unknown backend 'nope' (known: cloudflare, llamacpp, lmstudio, ollama, vllm)\n"
         "hint: add a [backends.nope] table with `wai config set backends.nope.type ...`\n",
     )
     chat.type("/backend")

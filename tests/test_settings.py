@@ -63,8 +63,8 @@ def assert_model_sent(run: Run, server: WorkersAIServer, model: str) -> None:
     assert (run.exit_code, run.stdout) == (1, "")
     assert run.stderr == (
         f"wai: error: the model {model} is not available: No such model {model} or task\n"
-        f"hint: pick another with `-m MODEL` or `wai config set model MODEL` "
-        "(current models: https://developers.cloudflare.com/workers-ai/models/)\n"
+        "hint: `wai models` lists the current ones; pick one with `-m MODEL` or "
+        "`wai config set model MODEL`\n"
     )
 
 
@@ -137,6 +137,9 @@ def test_long_model_flag_beats_everything(server: WorkersAIServer, config_file: 
 # --- backend ----------------------------------------------------------------------------------
 
 
+PRESET_NAMES = "cloudflare, llamacpp, lmstudio, ollama, vllm"
+
+
 def unknown_backend(name: str, known: str) -> str:
     return (
         f"wai: error: unknown backend '{name}' (known: {known})\n"
@@ -147,7 +150,7 @@ def unknown_backend(name: str, known: str) -> str:
 def test_an_unknown_backend_flag_is_a_usage_error(server: WorkersAIServer) -> None:
     run = ask("-b", "nope")
     assert (run.exit_code, run.stdout) == (2, "")
-    assert run.stderr == unknown_backend("nope", "cloudflare")
+    assert run.stderr == unknown_backend("nope", PRESET_NAMES)
     assert server.requests == []
 
 
@@ -157,14 +160,14 @@ def test_an_unknown_backend_in_the_file_is_a_config_error(
     write_config(config_file, 'backend = "nope"\n')
     run = ask()
     assert (run.exit_code, run.stdout) == (3, "")
-    assert run.stderr == unknown_backend("nope", "cloudflare")
+    assert run.stderr == unknown_backend("nope", PRESET_NAMES)
     assert server.requests == []
 
 
 def test_an_unknown_wai_backend_is_a_config_error(server: WorkersAIServer) -> None:
     run = ask(env={"WAI_BACKEND": "nope"})
     assert (run.exit_code, run.stdout) == (3, "")
-    assert run.stderr == unknown_backend("nope", "cloudflare")
+    assert run.stderr == unknown_backend("nope", PRESET_NAMES)
     assert server.requests == []
 
 
@@ -174,7 +177,7 @@ def test_the_unknown_backend_error_lists_the_configured_ones(
     write_config(config_file, '[backends.work]\ntype = "cloudflare"\n')
     run = ask("--backend", "nope")
     assert run.exit_code == 2
-    assert run.stderr == unknown_backend("nope", "cloudflare, work")
+    assert run.stderr == unknown_backend("nope", f"{PRESET_NAMES}, work")
 
 
 def test_backend_flag_beats_wai_backend(server: WorkersAIServer) -> None:
@@ -216,7 +219,7 @@ def test_a_named_backend_without_a_type_is_a_config_error(
     assert (run.exit_code, run.stdout) == (3, "")
     assert run.stderr == (
         "wai: error: backends.work.type is missing\n"
-        'hint: set it with `wai config set backends.work.type "cloudflare"`\n'
+        'hint: set it with `wai config set backends.work.type "openai"` (or "cloudflare")\n'
     )
     assert server.requests == []
 
@@ -503,10 +506,10 @@ def test_resolve_prefers_flags_to_the_environment() -> None:
 def test_resolve_refuses_an_unknown_backend_by_where_it_came_from() -> None:
     with pytest.raises(UsageError) as flag:
         resolve(Options(backend="nope"), {}, {})
-    assert flag.value.message == "unknown backend 'nope' (known: cloudflare)"
+    assert flag.value.message == f"unknown backend 'nope' (known: {PRESET_NAMES})"
     with pytest.raises(ConfigError) as env:
         resolve(Options(), {}, {"WAI_BACKEND": "nope"})
-    assert env.value.message == "unknown backend 'nope' (known: cloudflare)"
+    assert env.value.message == f"unknown backend 'nope' (known: {PRESET_NAMES})"
     with pytest.raises(ConfigError):
         resolve(Options(), {"backend": "nope"}, {})
 

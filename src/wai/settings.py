@@ -14,6 +14,12 @@ DEFAULT_MODEL = "@hf/thebloke/mistral-7b-instruct-v0.1-awq"
 CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4"
 GATEWAY_BASE = "https://gateway.ai.cloudflare.com/v1"
 KNOWN_CONTEXT_WINDOWS = {DEFAULT_MODEL: 4096}
+LOCAL_PRESETS = {  # OpenAI-compatible servers on their usual ports, usable without any config
+    "llamacpp": "http://127.0.0.1:8080/v1",
+    "ollama": "http://127.0.0.1:11434/v1",
+    "vllm": "http://127.0.0.1:8000/v1",
+    "lmstudio": "http://127.0.0.1:1234/v1",
+}
 
 
 @dataclass(frozen=True)
@@ -89,31 +95,41 @@ def _resolve_backend(
 ) -> BackendSettings:
     tables = config.get("backends", {})
     table = tables.get(name)
-    if table is None and name != DEFAULT_BACKEND:
-        known = ", ".join(sorted({DEFAULT_BACKEND, *tables}))
+    if table is None and name != DEFAULT_BACKEND and name not in LOCAL_PRESETS:
+        known = ", ".join(sorted({DEFAULT_BACKEND, *LOCAL_PRESETS, *tables}))
         message = f"unknown backend {name!r} (known: {known})"
         hint = f"add a [backends.{name}] table with `wai config set backends.{name}.type ...`"
         raise (UsageError if from_flag else ConfigError)(message, hint=hint)
+    if name in LOCAL_PRESETS:
+        table = {"type": "openai", "base_url": LOCAL_PRESETS[name], **(table or {})}
     table = table or {}
     kind = table.get("type", DEFAULT_BACKEND if name == DEFAULT_BACKEND else None)
     if kind is None:
         raise ConfigError(
             f"backends.{name}.type is missing",
-            hint=f'set it with `wai config set backends.{name}.type "cloudflare"`',
+            hint=f'set it with `wai config set backends.{name}.type "openai"` (or "cloudflare")',
         )
+    # The top-level `model` belongs to the default backend; Cloudflare has a default of its own,
+    # an OpenAI-compatible server is asked for its first model ("").
+    is_default = name == config.get("backend", DEFAULT_BACKEND)
     model = _first(
-        options.model, env.get("WAI_MODEL"), table.get("model"), config.get("model"), DEFAULT_MODEL
+        options.model,
+        env.get("WAI_MODEL"),
+        table.get("model"),
+        config.get("model") if is_default else None,
+        DEFAULT_MODEL if kind == "cloudflare" else "",
     )
     assert model is not None
     context_window = table.get("context_window") or KNOWN_CONTEXT_WINDOWS.get(model)
     if kind != "cloudflare":
+        api_key = table.get("api_key")
         return BackendSettings(
             name=name,
             type=kind,
             model=model,
             base_url=table.get("base_url", ""),
-            api_token=table.get("api_key"),
-            token_source="config file" if table.get("api_key") else None,
+            api_token=api_key,
+            token_source="config file" if api_key else None,
             context_window=context_window,
         )
 

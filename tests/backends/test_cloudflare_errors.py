@@ -22,8 +22,8 @@ from tests.servers.workers_ai import (
 
 MODELS_PAGE = "https://developers.cloudflare.com/workers-ai/models/"
 PICK_MODEL = (
-    "hint: pick another with `-m MODEL` or `wai config set model MODEL` "
-    f"(current models: {MODELS_PAGE})"
+    "hint: `wai models` lists the current ones; pick one with `-m MODEL` or "
+    "`wai config set model MODEL`"
 )
 TOKEN_HINT = (
     "hint: check CLOUDFLARE_API_TOKEN; the token needs Workers AI Read and Edit "

@@ -21,7 +21,8 @@ def make_backend(settings: Settings) -> Backend:
         from wai.backends.cloudflare import CloudflareBackend
 
         return CloudflareBackend(backend, policy)
-    raise ConfigError(
-        f"backend {backend.name!r} has type {backend.type!r}, which this version cannot use yet",
-        hint="use a Cloudflare backend (`-b cloudflare`)",
-    )
+    if backend.type == "openai":
+        from wai.backends.openai import OpenAIBackend
+
+        return OpenAIBackend(backend, policy)
+    raise ConfigError(f"backend {backend.name!r} has an unknown type {backend.type!r}")

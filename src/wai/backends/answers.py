@@ -61,7 +61,11 @@ def events_from_response(response: httpx.Response, error: ErrorFactory) -> Itera
             yield usage
         finish_reason = reason or finish_reason
     if not received:
-        raise BackendError("the backend sent an empty answer", hint="try again")
+        raise BackendError(
+            "the backend sent an empty answer",
+            hint="try again; a local server does this when the prompt is longer than its "
+            "context window",
+        )
     yield Finish(finish_reason or "stop")
 
 

@@ -64,6 +64,15 @@ class Notice:
 Event = TextDelta | Usage | Finish | Notice
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model a backend offers."""
+
+    id: str
+    description: str = ""
+    context_window: int | None = None
+
+
 class Backend(Protocol):
     name: str
     model: str
@@ -71,3 +80,5 @@ class Backend(Protocol):
     def prepare(self, request: Request) -> HttpCall: ...
 
     def stream(self, request: Request) -> Iterator[Event]: ...
+
+    def list_models(self) -> list[ModelInfo]: ...

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from wai.backends.answers import error_from_response, events_from_response
-from wai.backends.base import Event, HttpCall, Request
-from wai.backends.http import RetryPolicy, stream_call
+from wai.backends.answers import error_from_response, error_of, events_from_response
+from wai.backends.base import Event, HttpCall, ModelInfo, Request
+from wai.backends.http import RetryPolicy, get_json, stream_call
 from wai.errors import (
     EXIT_BACKEND,
     EXIT_CONFIG,
@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     import httpx
 
 TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
-MODELS_PAGE = "https://developers.cloudflare.com/workers-ai/models/"
 TOKEN_PAGE = "https://dash.cloudflare.com/profile/api-tokens"
+CATALOGUE_PAGE_SIZE = 50
+MAX_CATALOGUE_PAGES = 20
 
 
 class CloudflareBackend:
@@ -73,6 +74,41 @@ class CloudflareBackend:
             self.events,
         )
 
+    def _get(self, path: str) -> Any:
+        """GET an API document (`path` below the API base) and return its `result`."""
+        self._check_credentials()
+        url = f"{self.settings.base_url.rstrip('/')}/{path}"
+        check_token_destination(url)
+        envelope = get_json(
+            url,
+            {"Authorization": f"Bearer {self.settings.api_token}"},
+            self.policy,
+            lambda response: error_from_response(response, self.error),
+        )
+        code, message = error_of(envelope)
+        if message is not None:
+            raise self.error(None, code, message, None)
+        return envelope.get("result") if isinstance(envelope, dict) else None
+
+    def verify_token(self) -> str:
+        """The token's status (`active` when it can be used), from /user/tokens/verify."""
+        result = self._get("user/tokens/verify")
+        return str(result.get("status")) if isinstance(result, dict) else "unknown"
+
+    def list_models(self) -> list[ModelInfo]:
+        """The text-generation catalogue of the account, every page of it."""
+        models: list[ModelInfo] = []
+        for page in range(1, MAX_CATALOGUE_PAGES + 1):
+            result = self._get(
+                f"accounts/{self.settings.account_id}/ai/models/search"
+                f"?task=Text%20Generation&per_page={CATALOGUE_PAGE_SIZE}&page={page}"
+            )
+            items = result if isinstance(result, list) else []
+            models.extend(_model_info(item) for item in items if isinstance(item, dict))
+            if len(items) < CATALOGUE_PAGE_SIZE:
+                break
+        return models
+
     def _check_credentials(self) -> None:
         s = self.settings
         if not s.account_id:
@@ -97,8 +133,8 @@ class CloudflareBackend:
         """The user-facing error for a Workers AI error code (reference §6)."""
         model = self.settings.model
         pick_model = (
-            f"pick another with `-m MODEL` or `wai config set model MODEL` "
-            f"(current models: {MODELS_PAGE})"
+            "`wai models` lists the current ones; pick one with `-m MODEL` or "
+            "`wai config set model MODEL`"
         )
         if code == 10000:
             return BackendError(
@@ -180,6 +216,21 @@ class CloudflareBackend:
             retryable=status in (502, 503, 504),
             retry_after=retry_after,
         )
+
+
+def _model_info(item: Mapping[str, Any]) -> ModelInfo:
+    properties = {
+        prop.get("property_id"): prop.get("value")
+        for prop in item.get("properties") or []
+        if isinstance(prop, dict)
+    }
+    try:
+        window = int(properties.get("context_window"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        window = None
+    return ModelInfo(
+        str(item.get("name") or item.get("id")), str(item.get("description") or ""), window
+    )
 
 
 def check_token_destination(url: str) -> None:

@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from wai.backends.base import Event, HttpCall, Notice, TextDelta
@@ -32,19 +32,33 @@ ErrorFromResponse = Callable[["httpx.Response"], BackendError]
 EventsFromResponse = Callable[["httpx.Response"], Iterator[Event]]
 
 
+@dataclass(frozen=True)
+class Server:
+    """How to name a server in errors: `where` it was expected, how to `start` it if known."""
+
+    where: str
+    start: str | None = None
+
+    @classmethod
+    def of(cls, url: str) -> Server:
+        return cls(urlsplit(url).netloc)
+
+
 def stream_call(
     call: HttpCall,
     secret_headers: dict[str, str],
     policy: RetryPolicy,
     error_from_response: ErrorFromResponse,
     events_from_response: EventsFromResponse,
+    server: Server | None = None,
 ) -> Iterator[Event]:
     """Yield the events of `call`; retry retryable failures until the first text arrives."""
     import httpx
 
     timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
     headers = {**call.headers, **secret_headers}
-    host = urlsplit(call.url).netloc
+    server = server or Server.of(call.url)
+    host = server.where
     attempt = 0
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         while True:
@@ -62,7 +76,7 @@ def stream_call(
             except httpx.TimeoutException as error:
                 failure = _timeout_error(error, host, policy)
             except httpx.TransportError as error:
-                failure = _transport_error(error, host)
+                failure = _transport_error(error, server)
             except BackendError as error:
                 failure = error
             if text_seen:
@@ -125,14 +139,44 @@ def _timeout_error(error: Exception, host: str, policy: RetryPolicy) -> NetworkE
     )
 
 
-def _transport_error(error: Exception, host: str) -> NetworkError:
+def _transport_error(error: Exception, server: Server) -> NetworkError:
     import httpx
 
     if isinstance(error, httpx.ConnectError):
         reason = str(error) or type(error).__name__
         return NetworkError(
-            f"could not connect to {host}: {reason}",
-            hint="check your network connection and the backend's base_url",
+            f"could not connect to {server.where}: {reason}",
+            hint=server.start or "check your network connection and the backend's base_url",
             retryable=True,
         )
-    return NetworkError(f"the connection to {host} was cut off", retryable=True)
+    return NetworkError(f"the connection to {server.where} was cut off", retryable=True)
+
+
+def get_json(
+    url: str,
+    headers: dict[str, str],
+    policy: RetryPolicy,
+    error_from_response: ErrorFromResponse,
+    server: Server | None = None,
+) -> Any:
+    """GET a JSON document (a model list, a token check); no retries."""
+    import httpx
+
+    server = server or Server.of(url)
+    timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            response = client.get(url, headers=headers)
+    except httpx.TimeoutException as error:
+        raise _timeout_error(error, server.where, policy) from None
+    except httpx.TransportError as error:
+        raise _transport_error(error, server) from None
+    if response.status_code >= 400:
+        raise error_from_response(response)
+    try:
+        return response.json()
+    except ValueError:
+        raise BackendError(
+            f"{server.where} answered with something that is not JSON: "
+            f"{response.text.strip()[:120] or '(empty)'}"
+        ) from None

@@ -1,0 +1,163 @@
+"""OpenAI-compatible servers (llama.cpp, Ollama, vLLM, LM Studio): /chat/completions for
+messages, /completions for a raw prompt, /models for the model list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from wai.backends.answers import error_from_response, events_from_response
+from wai.backends.base import Event, HttpCall, ModelInfo, Request
+from wai.backends.http import RetryPolicy, Server, get_json, stream_call
+from wai.errors import (
+    EXIT_BACKEND,
+    EXIT_CONFIG,
+    EXIT_NETWORK,
+    EXIT_RATE_LIMITED,
+    BackendError,
+    ConfigError,
+    UsageError,
+)
+from wai.settings import BackendSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+START_COMMANDS = {
+    "llamacpp": "llama-server -m MODEL.gguf --port 8080",
+    "ollama": "ollama serve (and `ollama pull MODEL` once)",
+    "vllm": "vllm serve MODEL --port 8000",
+    "lmstudio": "lms server start (or the Developer tab of LM Studio)",
+}
+
+
+class OpenAIBackend:
+    def __init__(self, settings: BackendSettings, policy: RetryPolicy):
+        self.settings = settings
+        self.policy = policy
+        self.name = settings.name
+        self._model = settings.model
+
+    @property
+    def base_url(self) -> str:
+        if not self.settings.base_url:
+            raise ConfigError(
+                f"backends.{self.name}.base_url is not set",
+                hint=f"set it with `wai config set backends.{self.name}.base_url "
+                '"http://127.0.0.1:8080/v1"`',
+            )
+        return self.settings.base_url.rstrip("/")
+
+    @property
+    def server(self) -> Server:
+        start = START_COMMANDS.get(self.name)
+        return Server(
+            f"the {self.name} server at {self.base_url}",
+            f"start it with: {start}"
+            if start
+            else f"start the server, or check backends.{self.name}.base_url",
+        )
+
+    @property
+    def model(self) -> str:
+        """The configured model, or else the first one the server lists."""
+        if not self._model:
+            models = self.list_models()
+            if not models:
+                raise BackendError(
+                    f"{self.server.where} offers no models",
+                    hint="load a model into the server, or name one with -m MODEL",
+                )
+            self._model = models[0].id
+        return self._model
+
+    def _headers(self) -> dict[str, str]:
+        key = self.settings.api_token
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def prepare(self, request: Request) -> HttpCall:
+        if request.params.get("lora"):
+            raise UsageError("--lora is for Workers AI; this backend does not take it")
+        body: dict[str, Any] = {"model": self.model}
+        if request.prompt is not None:
+            path = "completions"
+            body["prompt"] = request.prompt
+        else:
+            path = "chat/completions"
+            body["messages"] = [dict(message) for message in request.messages]
+        body["stream"] = request.stream
+        if request.stream:
+            body["stream_options"] = {"include_usage": True}
+        body.update(request.params)
+        headers = {"Content-Type": "application/json"}
+        if request.stream:
+            headers["Accept"] = "text/event-stream"
+        auth_env = "API_KEY" if self.settings.api_token else None
+        return HttpCall("POST", f"{self.base_url}/{path}", headers, body, auth_env=auth_env)
+
+    def stream(self, request: Request) -> Iterator[Event]:
+        return stream_call(
+            self.prepare(request),
+            self._headers(),
+            self.policy,
+            lambda response: error_from_response(response, self.error),
+            self.events,
+            self.server,
+        )
+
+    def events(self, response: httpx.Response) -> Iterator[Event]:
+        return events_from_response(response, self.error)
+
+    def list_models(self) -> list[ModelInfo]:
+        document = get_json(
+            f"{self.base_url}/models",
+            self._headers(),
+            self.policy,
+            lambda response: error_from_response(response, self.error),
+            self.server,
+        )
+        entries = document.get("data") if isinstance(document, dict) else None
+        if not isinstance(entries, list):
+            entries = document.get("models", []) if isinstance(document, dict) else []
+        return [
+            ModelInfo(str(entry.get("id") or entry.get("name")), _describe(entry))
+            for entry in entries
+            if isinstance(entry, dict) and (entry.get("id") or entry.get("name"))
+        ]
+
+    def error(
+        self, status: int | None, code: int | None, message: str, retry_after: float | None
+    ) -> BackendError:
+        where = self.server.where
+        if status is None:
+            return BackendError(f"{where} reported an error: {message}")
+        text = f"{where} answered HTTP {status}: {message}"
+        if status in (401, 403):
+            return BackendError(
+                text,
+                hint=f"check backends.{self.name}.api_key (`wai config set "
+                f"backends.{self.name}.api_key KEY`)",
+                exit_code=EXIT_CONFIG,
+            )
+        if status == 404 and "model" in message.lower():
+            return BackendError(
+                text,
+                hint=f"`wai models -b {self.name}` lists the models it has; pick one with -m",
+            )
+        if status == 429:
+            return BackendError(
+                text, exit_code=EXIT_RATE_LIMITED, retryable=True, retry_after=retry_after
+            )
+        if status == 408:
+            return BackendError(text, exit_code=EXIT_NETWORK, retryable=True)
+        return BackendError(
+            text,
+            exit_code=EXIT_BACKEND,
+            retryable=status in (502, 503, 504),
+            retry_after=retry_after,
+        )
+
+
+def _describe(entry: dict[str, Any]) -> str:
+    owner = entry.get("owned_by")
+    return f"owned by {owner}" if isinstance(owner, str) and owner else ""
