@@ -41,6 +41,15 @@ class Environment:
         return self._isatty(self.stderr)
 
     @property
+    def stdout_width(self) -> int | None:
+        """The terminal's width when stdout is one (for cutting long lines), else None."""
+        if not self.stdout_isatty:
+            return None
+        import shutil
+
+        return shutil.get_terminal_size().columns
+
+    @property
     def dumb_terminal(self) -> bool:
         return self.environ.get("TERM") == "dumb"
 

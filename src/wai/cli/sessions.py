@@ -52,7 +52,7 @@ def list_(ctx: typer.Context, as_json: Json = False) -> None:
         if as_json:
             env.write_out(_json([_summary(session) for session in sessions]))
         elif sessions:
-            env.write_out(_table(sessions, _terminal_width(env)))
+            env.write_out(_table(sessions, env.stdout_width))
         else:
             env.notice(f"no sessions yet in {store.directory}")
 
@@ -228,32 +228,15 @@ def _local_time(stamp: str) -> str:
     return when.astimezone().strftime("%Y-%m-%d %H:%M") if when else stamp
 
 
-def _terminal_width(env: Environment) -> int | None:
-    if not env.stdout_isatty:
-        return None
-    import shutil
-
-    return shutil.get_terminal_size().columns
-
-
 def _table(sessions: list[Session], width: int | None = None) -> str:
-    """Aligned columns; on a terminal (`width`) a line too long for it ends in an ellipsis."""
-    rows = [("NAME", "UPDATED", "MODEL", "TURNS", "TITLE")]
-    rows += [
+    from wai.table import format_table
+
+    rows = [
         (s.name, _local_time(s.updated), s.model or "-", str(s.turns), s.title) for s in sessions
     ]
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
-    lines = []
-    for name, updated, model, turns, title in rows:
-        line = (
-            f"{name:<{widths[0]}}  {updated:<{widths[1]}}  {model:<{widths[2]}}  "
-            f"{turns:>{widths[3]}}  {title}"
-        )
-        line = line.rstrip()
-        if width and len(line) > width:
-            line = line[: width - 1] + "…"
-        lines.append(line + "\n")
-    return "".join(lines)
+    return format_table(
+        ("NAME", "UPDATED", "MODEL", "TURNS", "TITLE"), rows, right_aligned={3}, width=width
+    )
 
 
 def _heading(session: Session) -> str:
