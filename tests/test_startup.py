@@ -52,4 +52,6 @@ def test_shell_completion_imports_nothing_heavy() -> None:
 def test_plain_ask_loads_no_markdown_and_no_prompt_toolkit(server) -> None:
     loaded = loaded_modules("ask", "--plain", "hi")
     assert "httpx" in loaded
-    assert not [m for m in loaded if m.startswith(("prompt_toolkit", "rich.markdown", "rich.live"))]
+    # (rich.live may come with httpx itself: httpx loads its own CLI, which uses rich.progress,
+    # wherever click is installed, as it is beside llama-cpp-python in the test environment.)
+    assert not [m for m in loaded if m.startswith(("prompt_toolkit", "rich.markdown"))]

@@ -112,14 +112,16 @@ def _resolve_backend(
     # The top-level `model` belongs to the default backend; Cloudflare has a default of its own,
     # an OpenAI-compatible server is asked for its first model ("").
     is_default = name == config.get("backend", DEFAULT_BACKEND)
-    model = _first(
-        options.model,
-        env.get("WAI_MODEL"),
-        table.get("model"),
-        config.get("model") if is_default else None,
-        DEFAULT_MODEL if kind == "cloudflare" else "",
+    model = (
+        _first(
+            options.model,
+            env.get("WAI_MODEL"),
+            table.get("model"),
+            config.get("model") if is_default else None,
+            DEFAULT_MODEL if kind == "cloudflare" else None,
+        )
+        or ""
     )
-    assert model is not None
     context_window = table.get("context_window") or KNOWN_CONTEXT_WINDOWS.get(model)
     if kind != "cloudflare":
         api_key = table.get("api_key")

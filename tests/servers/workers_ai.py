@@ -90,6 +90,26 @@ class Reply:
         return cls.json(error_envelope(code, message), status=status, **kwargs)
 
 
+def catalogue_entry(name: str, description: str, context_window: int | None = None) -> dict:
+    properties = []
+    if context_window is not None:
+        properties.append({"property_id": "context_window", "value": str(context_window)})
+    return {
+        "id": f"id-{name}",
+        "name": name,
+        "description": description,
+        "task": {"id": "task-text-generation", "name": "Text Generation"},
+        "properties": properties,
+    }
+
+
+DEFAULT_CATALOGUE = [
+    catalogue_entry(DEFAULT_MODEL, "Mistral 7B Instruct v0.1, AWQ-quantised.", 4096),
+    catalogue_entry("@cf/meta/llama-3.1-8b-instruct", "Meta's Llama 3.1 8B Instruct.", 7968),
+    *(catalogue_entry(f"@cf/test/model-{i:02d}", f"Test model {i}.") for i in range(1, 59)),
+]  # 60 models: two pages of 50
+
+
 @dataclass
 class Recorded:
     method: str
@@ -115,6 +135,8 @@ class WorkersAIServer:
         self.requests: list[Recorded] = []
         self.replies: deque[Reply] = deque()
         self.tokens: tuple[str, ...] = DEFAULT_TOKENS
+        self.catalogue: list[dict] = list(DEFAULT_CATALOGUE)
+        self.token_status = "active"
         self.stopping = threading.Event()
         self.gate = threading.Semaphore(0)  # released by a test to let paused chunks go
         self._httpd = _QuietServer(("127.0.0.1", 0), self._handler())
@@ -171,6 +193,10 @@ class WorkersAIServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+            def do_GET(self) -> None:
+                server.requests.append(Recorded("GET", self.path, dict(self.headers.items()), None))
+                self.send_reply(server.answer_get(self.path, self.headers))
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
@@ -209,6 +235,30 @@ class WorkersAIServer:
                 self.wfile.flush()
 
         return Handler
+
+    def answer_get(self, path: str, headers: Any) -> Reply:
+        """The token check and the model catalogue (paged), as the v4 API answers them."""
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(path)
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        if headers.get("Authorization") != f"Bearer {TOKEN}":
+            if parts.path == "/client/v4/user/tokens/verify":
+                return Reply.error(401, 1000, "Invalid API Token")
+            return Reply.error(401, 10000, "Authentication error")
+        if parts.path == "/client/v4/user/tokens/verify":
+            return Reply.json(envelope({"id": "token-id", "status": self.token_status}))
+        if parts.path == f"/client/v4/accounts/{ACCOUNT}/ai/models/search":
+            if self.replies:
+                return self.replies.popleft()
+            models = [
+                m
+                for m in self.catalogue
+                if m["task"]["name"] == query.get("task", m["task"]["name"])
+            ]
+            size, page = int(query.get("per_page", 20)), int(query.get("page", 1))
+            return Reply.json(envelope(models[(page - 1) * size : page * size]))
+        return Reply.error(404, 7003, "Could not route to " + parts.path)
 
     def answer(self, path: str, headers: Any, body: Any) -> Reply:
         """Check account, token and model as Workers AI does, then play the next scripted reply."""

@@ -136,7 +136,7 @@ class CloudflareBackend:
             "`wai models` lists the current ones; pick one with `-m MODEL` or "
             "`wai config set model MODEL`"
         )
-        if code == 10000:
+        if code in (1000, 10000):  # 1000: /user/tokens/verify's "Invalid API Token"
             return BackendError(
                 f"Cloudflare refused the API token: {message}",
                 hint=f"check {TOKEN_ENV}; the token needs Workers AI Read and Edit "

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from wai import __version__
-from wai.cli import ask, chat, completions, config, sessions
+from wai.cli import ask, chat, completions, config, doctor, login, models, sessions
 
 app = typer.Typer(
     name="wai",
@@ -44,6 +44,9 @@ def root(
 app.command("ask", no_args_is_help=False)(ask.ask)
 app.command("chat")(chat.chat)
 app.add_typer(sessions.app, name="sessions")
+app.command("models")(models.models)
+app.command("login")(login.login)
+app.command("doctor")(doctor.doctor)
 app.add_typer(config.app, name="config")
 app.command("completions")(completions.completions)
 

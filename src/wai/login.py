@@ -1,0 +1,78 @@
+"""`wai login`: take a Cloudflare account id and API token, verify both, then store them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from wai.env import Environment
+from wai.errors import ConfigError, UsageError
+
+
+def login(
+    env: Environment, *, backend_name: str, account_id: str | None, token_stdin: bool
+) -> None:
+    from wai.backends import make_backend
+    from wai.config import config_path, read_document, save_config, set_key
+    from wai.settings import Options, resolve
+
+    path = config_path()
+    document = read_document(path)  # a file that cannot be parsed stops here, untouched
+    settings = resolve(Options(backend=backend_name), document, env.environ)
+    if settings.backend.type != "cloudflare":
+        raise UsageError(f"{backend_name} is not a Cloudflare backend; `wai login` is for those")
+
+    account = (account_id or _ask(env, "Cloudflare account id: ")).strip()
+    token = (_read_token_line(env) if token_stdin else _ask_hidden(env, "API token: ")).strip()
+    if not account or not token:
+        raise UsageError("both the account id and the API token are needed")
+    env.add_secret(token)
+
+    backend = make_backend(
+        replace(settings, backend=replace(settings.backend, account_id=account, api_token=token))
+    )
+    status = backend.verify_token()  # type: ignore[attr-defined]
+    if status != "active":
+        raise ConfigError(
+            f"the API token is {status}, not active",
+            hint="create or roll a token at https://dash.cloudflare.com/profile/api-tokens",
+        )
+    models = backend.list_models()  # proves the account id and the Workers AI permission
+
+    prefix = f"backends.{backend_name}"
+    if backend_name != "cloudflare":
+        set_key(document, f"{prefix}.type", "cloudflare")
+    set_key(document, f"{prefix}.account_id", account)
+    set_key(document, f"{prefix}.api_token", token)
+    save_config(document, path)
+    env.notice(
+        f"logged in: account {account}, token active, {len(models)} text-generation models; "
+        f"saved to {path}"
+    )
+    if env.environ.get("CLOUDFLARE_API_TOKEN") or env.environ.get("CF_API_TOKEN"):
+        env.notice("note: CLOUDFLARE_API_TOKEN in the environment still takes precedence")
+
+
+def _ask(env: Environment, prompt: str) -> str:
+    if not env.stdin_isatty:
+        raise UsageError("--account-id is needed when stdin is not a terminal")
+    env.stderr.write(prompt)
+    env.stderr.flush()
+    return env.stdin.readline()
+
+
+def _ask_hidden(env: Environment, prompt: str) -> str:
+    if not env.stdin_isatty:
+        raise UsageError(
+            "the token is read from a terminal, hidden; in a script use --token-stdin",
+            hint="printf '%s' \"$TOKEN\" | wai login --account-id ID --token-stdin",
+        )
+    import getpass
+
+    return getpass.getpass(prompt, stream=env.stderr)
+
+
+def _read_token_line(env: Environment) -> str:
+    line = env.stdin.readline()
+    if not line.strip():
+        raise UsageError("--token-stdin: stdin held no token")
+    return line

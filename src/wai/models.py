@@ -1,0 +1,59 @@
+"""`wai models`: fetch a backend's models, filter them, mark the default, print them."""
+
+from __future__ import annotations
+
+import json
+
+from wai.env import Environment
+from wai.settings import Options
+
+
+def list_models(env: Environment, options: Options, *, search: str | None, as_json: bool) -> None:
+    from wai.backends import make_backend
+    from wai.config import load_config
+    from wai.settings import resolve
+    from wai.table import format_table
+
+    settings = resolve(options, load_config(), env.environ)
+    env.add_secret(settings.backend.api_token)
+    backend = make_backend(settings)
+    models = backend.list_models()
+    # An OpenAI-compatible server with no model configured answers with its first one.
+    default = settings.backend.model or (models[0].id if models else "")
+    if search:
+        needle = search.lower()
+        models = [m for m in models if needle in m.id.lower() or needle in m.description.lower()]
+    if as_json:
+        document = [
+            {
+                "id": m.id,
+                "context_window": m.context_window,
+                "description": m.description,
+                "default": m.id == default,
+            }
+            for m in models
+        ]
+        env.write_out(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return
+    if not models:
+        env.notice(f"no models{f' match {search!r}' if search else ''} on {settings.backend.name}")
+        return
+    rows = [
+        (
+            "*" if m.id == default else " ",
+            m.id,
+            str(m.context_window) if m.context_window else "-",
+            " ".join(m.description.split()),
+        )
+        for m in models
+    ]
+    env.write_out(
+        format_table(
+            (" ", "MODEL", "CONTEXT", "DESCRIPTION"),
+            rows,
+            right_aligned={2},
+            width=env.stdout_width,
+        )
+    )
+    if not any(m.id == default for m in models) and not search:
+        env.notice(f"the configured model {default} is not in this list")
