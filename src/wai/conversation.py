@@ -172,7 +172,7 @@ class Conversation:
         self, prompt: str, result: TurnResult, sent_at: str, *, replace_last: bool = False
     ) -> None:
         """Append the exchange (a partial answer marked interrupted) and save the session."""
-        answer_meta: dict[str, Any] = {"time": now(), "model": self.settings.backend.model}
+        answer_meta: dict[str, Any] = {"time": now(), "model": self.backend.model}
         if result.usage is not None:
             answer_meta["usage"] = result.usage.as_dict()
         if result.interrupted:
@@ -199,7 +199,7 @@ class Conversation:
                 session.set_system(self._system_change[0])
             change(session)
             session.backend = self.settings.backend.name
-            session.model = self.settings.backend.model
+            session.model = self.backend.model  # a local server's first model, if none was set
             session.params = dict(self.params)
 
         if not self.save:

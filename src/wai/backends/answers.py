@@ -32,7 +32,16 @@ def error_from_response(response: httpx.Response, error: ErrorFactory) -> Backen
     return error(response.status_code, code, message, retry_after)
 
 
-def events_from_response(response: httpx.Response, error: ErrorFactory) -> Iterator[Event]:
+EMPTY_ANSWER = BackendError(
+    "the backend sent an empty answer",
+    hint="try again; a local server does this when the prompt is longer than its context window",
+)
+
+
+def events_from_response(
+    response: httpx.Response, error: ErrorFactory, empty: BackendError = EMPTY_ANSWER
+) -> Iterator[Event]:
+    """The events of an answer; `empty` is raised for a stream with no event at all."""
     if not is_event_stream(response):
         response.read()
         yield from _events_from_json(response, error)
@@ -61,11 +70,7 @@ def events_from_response(response: httpx.Response, error: ErrorFactory) -> Itera
             yield usage
         finish_reason = reason or finish_reason
     if not received:
-        raise BackendError(
-            "the backend sent an empty answer",
-            hint="try again; a local server does this when the prompt is longer than its "
-            "context window",
-        )
+        raise empty
     yield Finish(finish_reason or "stop")
 
 

@@ -31,6 +31,14 @@ START_COMMANDS = {
 }
 
 
+def context_hint(name: str) -> str:
+    return (
+        "the prompt is probably longer than the server's context window: shorten it (`/new` in "
+        f"chat), set backends.{name}.context_window, or start the server with a larger context "
+        "(llama.cpp: -c / --n_ctx)"
+    )
+
+
 class OpenAIBackend:
     def __init__(self, settings: BackendSettings, policy: RetryPolicy):
         self.settings = settings
@@ -106,7 +114,10 @@ class OpenAIBackend:
         )
 
     def events(self, response: httpx.Response) -> Iterator[Event]:
-        return events_from_response(response, self.error)
+        empty = BackendError(
+            f"{self.server.where} sent an empty answer", hint=context_hint(self.name)
+        )  # what llama.cpp's server does with a prompt longer than its context
+        return events_from_response(response, self.error, empty)
 
     def list_models(self) -> list[ModelInfo]:
         document = get_json(
@@ -139,7 +150,10 @@ class OpenAIBackend:
                 f"backends.{self.name}.api_key KEY`)",
                 exit_code=EXIT_CONFIG,
             )
-        if status == 404 and "model" in message.lower():
+        lowered = message.lower()
+        if "context" in lowered and ("length" in lowered or "size" in lowered):
+            return BackendError(text, hint=context_hint(self.name))
+        if status == 404 and "model" in lowered:
             return BackendError(
                 text,
                 hint=f"`wai models -b {self.name}` lists the models it has; pick one with -m",
