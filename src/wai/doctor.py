@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wai.env import Environment
-from wai.errors import EXIT_BACKEND, EXIT_CONFIG, WaiError
+from wai.errors import EXIT_BACKEND, EXIT_CONFIG, ConfigError, WaiError
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 MARKS = {OK: "✓", WARN: "!", FAIL: "✗", SKIP: "-"}
@@ -44,6 +44,7 @@ class Doctor:
     def run(self) -> bool:
         """All checks; True when the default backend works."""
         from wai.config import config_path, load_config
+        from wai.settings import LOCAL_PRESETS
 
         path = config_path()
         try:
@@ -54,7 +55,8 @@ class Doctor:
         self.add("config file", OK, str(path) if path.exists() else f"{path} (none yet: defaults)")
         default_works = self.check_backend(None, config, default=True)
         for name, table in config.get("backends", {}).items():
-            if name != self.default_name(config) and table.get("type") == "openai":
+            kind = table.get("type", "openai" if name in LOCAL_PRESETS else None)
+            if name != self.default_name(config) and kind == "openai":
                 self.check_backend(name, config, default=False)
         return default_works
 
@@ -101,7 +103,14 @@ class Doctor:
                 EXIT_CONFIG,
             )
         self.add("API token", OK, f"from the {settings.token_source} (value not shown)")
-        if not self.attempt("token valid", lambda: f"status {backend.verify_token()}"):
+
+        def verify() -> str:
+            status = backend.verify_token()
+            if status != "active":
+                raise ConfigError(f"the API token is {status}, not active")
+            return f"status {status}"
+
+        if not self.attempt("token valid", verify):
             return False
         catalogue: list[Any] = []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from wai.backends.cloudflare import TOKEN_ENV
 from wai.env import Environment
 from wai.errors import ConfigError, UsageError
 
@@ -13,10 +14,13 @@ def login(
 ) -> None:
     from wai.backends import make_backend
     from wai.config import config_path, read_document, save_config, set_key
-    from wai.settings import Options, resolve
+    from wai.settings import DEFAULT_BACKEND, LOCAL_PRESETS, Options, resolve
 
     path = config_path()
     document = read_document(path)  # a file that cannot be parsed stops here, untouched
+    known = {DEFAULT_BACKEND, *LOCAL_PRESETS, *document.get("backends", {})}
+    if backend_name not in known:
+        set_key(document, f"backends.{backend_name}.type", "cloudflare")  # a new one
     settings = resolve(Options(backend=backend_name), document, env.environ)
     if settings.backend.type != "cloudflare":
         raise UsageError(f"{backend_name} is not a Cloudflare backend; `wai login` is for those")
@@ -39,8 +43,6 @@ def login(
     models = backend.list_models()  # proves the account id and the Workers AI permission
 
     prefix = f"backends.{backend_name}"
-    if backend_name != "cloudflare":
-        set_key(document, f"{prefix}.type", "cloudflare")
     set_key(document, f"{prefix}.account_id", account)
     set_key(document, f"{prefix}.api_token", token)
     save_config(document, path)
@@ -48,8 +50,9 @@ def login(
         f"logged in: account {account}, token active, {len(models)} text-generation models; "
         f"saved to {path}"
     )
-    if env.environ.get("CLOUDFLARE_API_TOKEN") or env.environ.get("CF_API_TOKEN"):
-        env.notice("note: CLOUDFLARE_API_TOKEN in the environment still takes precedence")
+    for variable in ("CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID", TOKEN_ENV, "CF_API_TOKEN"):
+        if env.environ.get(variable):
+            env.notice(f"note: {variable} in the environment still takes precedence")
 
 
 def _ask(env: Environment, prompt: str) -> str:

@@ -43,7 +43,8 @@ def events_from_response(
 ) -> Iterator[Event]:
     """The events of an answer; `empty` is raised for a stream with no event at all."""
     if not is_event_stream(response):
-        response.read()
+        if not response.read().strip():
+            raise empty
         yield from _events_from_json(response, error)
         return
     finish_reason = None

@@ -140,9 +140,14 @@ class OpenAIBackend:
         self, status: int | None, code: int | None, message: str, retry_after: float | None
     ) -> BackendError:
         where = self.server.where
+        lowered = message.lower()
+        too_long = "context" in lowered and ("length" in lowered or "size" in lowered)
+        hint = context_hint(self.name) if too_long else None
         if status is None:
-            return BackendError(f"{where} reported an error: {message}")
+            return BackendError(f"{where} reported an error: {message}", hint=hint)
         text = f"{where} answered HTTP {status}: {message}"
+        if too_long:
+            return BackendError(text, hint=hint)
         if status in (401, 403):
             return BackendError(
                 text,
@@ -150,9 +155,6 @@ class OpenAIBackend:
                 f"backends.{self.name}.api_key KEY`)",
                 exit_code=EXIT_CONFIG,
             )
-        lowered = message.lower()
-        if "context" in lowered and ("length" in lowered or "size" in lowered):
-            return BackendError(text, hint=context_hint(self.name))
         if status == 404 and "model" in lowered:
             return BackendError(
                 text,

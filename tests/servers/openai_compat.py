@@ -1,0 +1,379 @@
+"""An OpenAI-compatible server on 127.0.0.1, answering what llama.cpp, vLLM and Ollama send.
+
+`GET /v1/models` lists the loaded models; `POST /v1/chat/completions` (messages) and
+`POST /v1/completions` (a prompt) answer as `chat.completion.chunk` / `text_completion` events
+ending with `data: [DONE]` (with a final usage chunk, `choices: []`, when
+`stream_options.include_usage` is true), or as one JSON object when not streaming. It checks an
+optional API key (401), the model (404) and the request's shape (400) the way those servers do,
+and plays scripted replies (error objects, an error event mid-stream, a cut stream, an empty 200)
+in order. Every request is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections import deque
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from tests.servers.workers_ai import Recorded, Reply, _QuietServer, sse
+
+MODELS = ("qwen2.5-0.5b-instruct-q4_k_m", "smollm2-135m-instruct-q8_0")
+OWNER = "llamacpp"
+CREATED = 1_717_171_717
+DEFAULT_TOKENS = ("Hello", ",", " world", "!")
+DEFAULT_USAGE = {"prompt_tokens": 21, "completion_tokens": 4, "total_tokens": 25}
+CHAT_PATH = "/v1/chat/completions"
+COMPLETIONS_PATH = "/v1/completions"
+MODELS_PATH = "/v1/models"
+
+
+def error_body(
+    message: str, type: str = "invalid_request_error", code: int | str | None = None
+) -> bytes:
+    """OpenAI's error object: `{"error": {"message", "type", "param", "code"}}`."""
+    return json.dumps(
+        {"error": {"message": message, "type": type, "param": None, "code": code}}
+    ).encode()
+
+
+def error_reply(
+    status: int,
+    message: str,
+    type: str = "invalid_request_error",
+    code: int | str | None = None,
+    **kwargs: Any,
+) -> Reply:
+    return Reply.json(error_body(message, type, code), status=status, **kwargs)
+
+
+def chat_chunk(
+    content: str | None = None,
+    finish_reason: str | None = None,
+    *,
+    role: bool = False,
+    model: str = MODELS[0],
+) -> dict[str, Any]:
+    """A `chat.completion.chunk`; `role=True` is llama.cpp's first chunk (role, content null)."""
+    delta: dict[str, Any] = {"role": "assistant", "content": None} if role else {}
+    if content is not None:
+        delta["content"] = content
+    return {
+        "id": "chatcmpl-7Fq2",
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": model,
+        "system_fingerprint": "b4820-6e1531ad",
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+    }
+
+
+def text_chunk(
+    text: str, finish_reason: str | None = None, *, model: str = MODELS[0]
+) -> dict[str, Any]:
+    """A streamed `text_completion` event of /v1/completions."""
+    return {
+        "id": "cmpl-3Kd9",
+        "object": "text_completion",
+        "created": CREATED,
+        "model": model,
+        "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish_reason}],
+    }
+
+
+def usage_chunk(usage: dict[str, int], *, model: str = MODELS[0]) -> dict[str, Any]:
+    """The last chunk asked for with `stream_options.include_usage`: no choices, the usage."""
+    return {
+        "id": "chatcmpl-7Fq2",
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": model,
+        "choices": [],
+        "usage": usage,
+    }
+
+
+def chat_events(
+    tokens: Sequence[str],
+    usage: dict[str, int] | None = None,
+    finish_reason: str | None = "stop",
+    *,
+    model: str = MODELS[0],
+) -> list[dict[str, Any]]:
+    """A chat answer's events: the role, one per token, the finish reason, then the usage."""
+    events = [chat_chunk(role=True, model=model)]
+    events += [chat_chunk(token, model=model) for token in tokens]
+    if finish_reason is not None:
+        events.append(chat_chunk(finish_reason=finish_reason, model=model))
+    if usage is not None:
+        events.append(usage_chunk(usage, model=model))
+    return events
+
+
+def text_events(
+    tokens: Sequence[str],
+    usage: dict[str, int] | None = None,
+    finish_reason: str | None = "stop",
+    *,
+    model: str = MODELS[0],
+) -> list[dict[str, Any]]:
+    """A /v1/completions answer's events: one per token, the finish reason, then the usage."""
+    events = [text_chunk(token, model=model) for token in tokens]
+    if finish_reason is not None:
+        events.append(text_chunk("", finish_reason, model=model))
+    if usage is not None:
+        events.append({**usage_chunk(usage, model=model), "object": "text_completion"})
+    return events
+
+
+def chat_completion(
+    content: str,
+    usage: dict[str, int] | None = None,
+    finish_reason: str = "stop",
+    *,
+    model: str = MODELS[0],
+) -> bytes:
+    """A whole (not streamed) `chat.completion`."""
+    document: dict[str, Any] = {
+        "id": "chatcmpl-7Fq2",
+        "object": "chat.completion",
+        "created": CREATED,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "logprobs": None,
+                "finish_reason": finish_reason,
+            }
+        ],
+    }
+    if usage is not None:
+        document["usage"] = usage
+    return json.dumps(document).encode()
+
+
+def text_completion(
+    text: str,
+    usage: dict[str, int] | None = None,
+    finish_reason: str = "stop",
+    *,
+    model: str = MODELS[0],
+) -> bytes:
+    """A whole (not streamed) `text_completion`."""
+    document: dict[str, Any] = {
+        "id": "cmpl-3Kd9",
+        "object": "text_completion",
+        "created": CREATED,
+        "model": model,
+        "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish_reason}],
+    }
+    if usage is not None:
+        document["usage"] = usage
+    return json.dumps(document).encode()
+
+
+def error_event(message: str, type: str = "server_error", code: int | None = 500) -> bytes:
+    """An error sent as an SSE event in the middle of a stream (vLLM, Ollama)."""
+    return b"data: " + error_body(message, type, code) + b"\n\n"
+
+
+def models_document(models: Sequence[str], owner: str = OWNER) -> bytes:
+    return json.dumps(
+        {
+            "object": "list",
+            "data": [
+                {"id": model, "object": "model", "created": CREATED, "owned_by": owner}
+                for model in models
+            ],
+        }
+    ).encode()
+
+
+class OpenAIServer:
+    """Scripted replies in `replies` answer /chat/completions and /completions, those in
+    `model_replies` answer /models; each only after the API key check (and, for the former,
+    the model and shape checks) passed."""
+
+    def __init__(self, api_key: str | None = None) -> None:
+        self.api_key = api_key
+        self.models: list[str] = list(MODELS)
+        self.tokens: tuple[str, ...] = DEFAULT_TOKENS
+        self.usage: dict[str, int] = dict(DEFAULT_USAGE)
+        self.model_not_found = "model '{model}' not found"  # vLLM: "The model `{model}` ..."
+        self.requests: list[Recorded] = []
+        self.replies: deque[Reply] = deque()
+        self.model_replies: deque[Reply] = deque()
+        self.stopping = threading.Event()
+        self.gate = threading.Semaphore(0)  # released by a test to let paused chunks go
+        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler())
+        self._httpd.errors = []
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions raised while handling requests (other than dropped connections)."""
+        return self._httpd.errors
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> OpenAIServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for _ in range(100):
+            self.gate.release()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def enqueue(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    @property
+    def generation_requests(self) -> list[Recorded]:
+        """The POSTs to /chat/completions and /completions, in order."""
+        return [r for r in self.requests if r.path in (CHAT_PATH, COMPLETIONS_PATH)]
+
+    @property
+    def last_body(self) -> Any:
+        return self.generation_requests[-1].body
+
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        """(method, path) of every request, in order."""
+        return [(r.method, r.path) for r in self.requests]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server.requests.append(Recorded("GET", self.path, dict(self.headers.items()), None))
+                self.send_reply(server.answer_get(self.path, self.headers))
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = raw
+                server.requests.append(
+                    Recorded("POST", self.path, dict(self.headers.items()), body)
+                )
+                self.send_reply(server.answer(self.path, self.headers, body))
+
+            def send_reply(self, reply: Reply) -> None:
+                self.send_response(reply.status)
+                self.send_header("Content-Type", reply.content_type)
+                self.send_header("Transfer-Encoding", "chunked")
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                for index, chunk in enumerate(reply.chunks):
+                    if index in reply.pause_before:
+                        server.gate.acquire()
+                    if server.stopping.is_set():
+                        return
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.flush()
+                if reply.stall:
+                    server.stopping.wait()
+                    return
+                if reply.cut:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+
+        return Handler
+
+    def _refused(self, headers: Any) -> Reply | None:
+        if self.api_key is None or headers.get("Authorization") == f"Bearer {self.api_key}":
+            return None
+        return error_reply(401, "Invalid API Key", code="invalid_api_key")
+
+    def answer_get(self, path: str, headers: Any) -> Reply:
+        refused = self._refused(headers)
+        if refused is not None:
+            return refused
+        if path != MODELS_PATH:
+            return error_reply(404, "File Not Found", "not_found_error", 404)
+        if self.model_replies:
+            return self.model_replies.popleft()
+        return Reply.json(models_document(self.models))
+
+    def answer(self, path: str, headers: Any, body: Any) -> Reply:
+        """Check the key, the route, the model and the body's shape, then play the next
+        scripted reply, or else answer with `tokens` and `usage`."""
+        refused = self._refused(headers)
+        if refused is not None:
+            return refused
+        if path not in (CHAT_PATH, COMPLETIONS_PATH):
+            return error_reply(404, "File Not Found", "not_found_error", 404)
+        if not isinstance(body, dict):
+            return error_reply(400, "the request body is not a JSON object")
+        model = body.get("model")
+        if model not in self.models:
+            message = self.model_not_found.format(model=model)
+            return error_reply(404, message, code="model_not_found")
+        problem = _shape_problem(path, body)
+        if problem is not None:
+            return error_reply(400, problem)
+        if self.replies:
+            return self.replies.popleft()
+        chat = path == CHAT_PATH
+        if body.get("stream"):
+            include_usage = (body.get("stream_options") or {}).get("include_usage") is True
+            usage = self.usage if include_usage else None
+            events = (chat_events if chat else text_events)(self.tokens, usage, model=model)
+            return Reply.stream(sse(*events))
+        whole = chat_completion if chat else text_completion
+        return Reply.json(whole("".join(self.tokens), self.usage, model=model))
+
+
+def _shape_problem(path: str, body: dict[str, Any]) -> str | None:
+    """What vLLM's request validation would refuse in `body`, if anything."""
+    if path == CHAT_PATH:
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return "'messages' must be a non-empty list"
+        for message in messages:
+            if not isinstance(message, dict) or set(message) != {"role", "content"}:
+                return f"a message must have exactly 'role' and 'content': {message!r}"
+            if message["role"] not in ("system", "user", "assistant"):
+                return f"unknown role {message['role']!r}"
+            if not isinstance(message["content"], str):
+                return "'content' must be a string"
+        if "prompt" in body:
+            return "'prompt' is not a chat completions parameter"
+    else:
+        if not isinstance(body.get("prompt"), str):
+            return "'prompt' must be a string"
+        if "messages" in body:
+            return "'messages' is not a completions parameter"
+    if "stream" in body and not isinstance(body["stream"], bool):
+        return "'stream' must be a boolean"
+    if "stream_options" in body and body.get("stream") is not True:
+        return "Stream options can only be defined when `stream=True`."
+    return None
