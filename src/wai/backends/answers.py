@@ -10,13 +10,37 @@ from typing import TYPE_CHECKING, Any
 from wai.backends.base import Event, Finish, Notice, TextDelta, Usage
 from wai.backends.http import parse_retry_after
 from wai.backends.sse import InvalidEvent, is_event_stream, iter_payloads
-from wai.errors import BackendError
+from wai.errors import (
+    EXIT_BACKEND,
+    EXIT_CONFIG,
+    EXIT_NETWORK,
+    EXIT_RATE_LIMITED,
+    BackendError,
+)
 
 if TYPE_CHECKING:
     import httpx
 
 # (HTTP status or None mid-stream, error code, message, Retry-After) -> the user-facing error
 ErrorFactory = Callable[[int | None, int | None, str, float | None], BackendError]
+
+
+def error_by_status(
+    text: str, status: int, retry_after: float | None, *, refused_hint: str
+) -> BackendError:
+    """The error for an HTTP status no more specific rule covered: its exit code, and whether
+    it may be retried (429, 408, 502-504)."""
+    if status in (401, 403):
+        return BackendError(text, hint=refused_hint, exit_code=EXIT_CONFIG)
+    if status == 429:
+        return BackendError(
+            text, exit_code=EXIT_RATE_LIMITED, retryable=True, retry_after=retry_after
+        )
+    if status == 408:
+        return BackendError(text, exit_code=EXIT_NETWORK, retryable=True)
+    return BackendError(
+        text, exit_code=EXIT_BACKEND, retryable=status in (502, 503, 504), retry_after=retry_after
+    )
 
 
 def error_from_response(response: httpx.Response, error: ErrorFactory) -> BackendError:

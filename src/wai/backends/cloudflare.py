@@ -8,11 +8,15 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from wai.backends.answers import error_from_response, error_of, events_from_response
+from wai.backends.answers import (
+    error_by_status,
+    error_from_response,
+    error_of,
+    events_from_response,
+)
 from wai.backends.base import Event, HttpCall, ModelInfo, Request
 from wai.backends.http import RetryPolicy, get_json, stream_call
 from wai.errors import (
-    EXIT_BACKEND,
     EXIT_CONFIG,
     EXIT_NETWORK,
     EXIT_RATE_LIMITED,
@@ -202,20 +206,7 @@ class CloudflareBackend:
         if status is None:
             return BackendError(f"Workers AI reported an error: {detail}")
         text = f"Workers AI answered HTTP {status}: {detail}"
-        if status in (401, 403):
-            return BackendError(text, hint=f"check {TOKEN_ENV}", exit_code=EXIT_CONFIG)
-        if status == 429:
-            return BackendError(
-                text, exit_code=EXIT_RATE_LIMITED, retryable=True, retry_after=retry_after
-            )
-        if status == 408:
-            return BackendError(text, exit_code=EXIT_NETWORK, retryable=True)
-        return BackendError(
-            text,
-            exit_code=EXIT_BACKEND,
-            retryable=status in (502, 503, 504),
-            retry_after=retry_after,
-        )
+        return error_by_status(text, status, retry_after, refused_hint=f"check {TOKEN_ENV}")
 
 
 def _model_info(item: Mapping[str, Any]) -> ModelInfo:

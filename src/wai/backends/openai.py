@@ -6,14 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from wai.backends.answers import error_from_response, events_from_response
+from wai.backends.answers import error_by_status, error_from_response, events_from_response
 from wai.backends.base import Event, HttpCall, ModelInfo, Request
 from wai.backends.http import RetryPolicy, Server, get_json, stream_call
 from wai.errors import (
-    EXIT_BACKEND,
-    EXIT_CONFIG,
-    EXIT_NETWORK,
-    EXIT_RATE_LIMITED,
     BackendError,
     ConfigError,
     UsageError,
@@ -148,30 +144,16 @@ class OpenAIBackend:
         text = f"{where} answered HTTP {status}: {message}"
         if too_long:
             return BackendError(text, hint=hint)
-        if status in (401, 403):
-            return BackendError(
-                text,
-                hint=f"check backends.{self.name}.api_key (`wai config set "
-                f"backends.{self.name}.api_key KEY`)",
-                exit_code=EXIT_CONFIG,
-            )
         if status == 404 and "model" in lowered:
             return BackendError(
                 text,
                 hint=f"`wai models -b {self.name}` lists the models it has; pick one with -m",
             )
-        if status == 429:
-            return BackendError(
-                text, exit_code=EXIT_RATE_LIMITED, retryable=True, retry_after=retry_after
-            )
-        if status == 408:
-            return BackendError(text, exit_code=EXIT_NETWORK, retryable=True)
-        return BackendError(
-            text,
-            exit_code=EXIT_BACKEND,
-            retryable=status in (502, 503, 504),
-            retry_after=retry_after,
+        refused = (
+            f"check backends.{self.name}.api_key (`wai config set backends.{self.name}.api_key "
+            "KEY`)"
         )
+        return error_by_status(text, status, retry_after, refused_hint=refused)
 
 
 def _describe(entry: dict[str, Any]) -> str:
