@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -14,6 +15,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
+from tests.servers.openai_compat import OpenAIServer
 from tests.servers.workers_ai import ACCOUNT, TOKEN, WorkersAIServer
 from wai.cli import app
 
@@ -70,6 +72,26 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[WorkersAIServer]:
     assert instance.errors == []
     for request in instance.run_requests:
         jsonschema.validate(request.body, SCHEMA)
+
+
+@pytest.fixture
+def openai_server() -> Iterator[OpenAIServer]:
+    """A running OpenAI-compatible server on 127.0.0.1 (llama.cpp, vLLM, Ollama); it writes no
+    config: point wai at it with `[backends.NAME] type = "openai"` and its `base_url`."""
+    instance = OpenAIServer().start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+    assert instance.errors == []
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port bound on 127.0.0.1 but not listening: connecting to it is refused, every time."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @dataclass

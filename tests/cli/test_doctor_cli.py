@@ -4,8 +4,6 @@ only when the default backend works."""
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -56,25 +54,6 @@ def config_row(path: Path, exists: bool) -> str:
 
 def all_ok(path: Path, exists: bool = False) -> str:
     return HEADER + config_row(path, exists) + BACKEND + FROM_ENV + VALID + REACHABLE + MODEL_OK
-
-
-@pytest.fixture
-def local_server() -> Iterator[OpenAIServer]:
-    """An OpenAI-compatible server (tests/servers/openai_compat.py) listing two models."""
-    instance = OpenAIServer().start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
-    assert instance.errors == []
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A port bound on 127.0.0.1 but not listening: connecting to it is refused, every time."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
 
 
 def write_config(path: Path, text: str | bytes) -> bytes:
@@ -406,19 +385,19 @@ def test_an_unknown_default_backend_fails_its_row(
 
 
 def test_a_configured_local_server_that_is_up(
-    server: WorkersAIServer, local_server: OpenAIServer, config_file: Path
+    server: WorkersAIServer, openai_server: OpenAIServer, config_file: Path
 ) -> None:
-    write_config(config_file, local_table(local_server.base_url))
+    write_config(config_file, local_table(openai_server.base_url))
     run = wai("doctor")
     assert_run(run, 0, stdout=all_ok(config_file, exists=True) + LOCAL_OK + WORKS)
-    assert local_server.calls == [("GET", "/v1/models")]
+    assert openai_server.calls == [("GET", "/v1/models")]
 
 
 def test_a_local_server_lists_at_most_five_models(
-    server: WorkersAIServer, local_server: OpenAIServer, config_file: Path
+    server: WorkersAIServer, openai_server: OpenAIServer, config_file: Path
 ) -> None:
-    local_server.models = [f"model-{i}" for i in range(1, 8)]
-    write_config(config_file, local_table(local_server.base_url, 'model = "model-7"\n'))
+    openai_server.models = [f"model-{i}" for i in range(1, 8)]
+    write_config(config_file, local_table(openai_server.base_url, 'model = "model-7"\n'))
     run = wai("doctor")
     assert_run(
         run,
@@ -433,10 +412,10 @@ def test_a_local_server_lists_at_most_five_models(
 
 
 def test_a_configured_preset_is_checked_too(
-    server: WorkersAIServer, local_server: OpenAIServer, config_file: Path
+    server: WorkersAIServer, openai_server: OpenAIServer, config_file: Path
 ) -> None:
     # A preset (llamacpp, ollama, vllm, lmstudio) is of type openai without saying so.
-    write_config(config_file, f'[backends.ollama]\nbase_url = "{local_server.base_url}"\n')
+    write_config(config_file, f'[backends.ollama]\nbase_url = "{openai_server.base_url}"\n')
     run = wai("doctor")
     assert_run(
         run,
@@ -447,7 +426,7 @@ def test_a_configured_preset_is_checked_too(
         + f"✓  ollama model                {MODELS[0]} (the first one it lists)\n"
         + WORKS,
     )
-    assert local_server.calls == [("GET", "/v1/models")]
+    assert openai_server.calls == [("GET", "/v1/models")]
 
 
 def test_a_configured_local_server_that_is_down_is_a_warning(
@@ -467,9 +446,9 @@ def test_a_configured_local_server_that_is_down_is_a_warning(
 
 
 def test_a_local_model_the_server_lacks_is_a_warning(
-    server: WorkersAIServer, local_server: OpenAIServer, config_file: Path
+    server: WorkersAIServer, openai_server: OpenAIServer, config_file: Path
 ) -> None:
-    write_config(config_file, local_table(local_server.base_url, 'model = "llama-3-8b"\n'))
+    write_config(config_file, local_table(openai_server.base_url, 'model = "llama-3-8b"\n'))
     run = wai("doctor", "--json")
     assert run.exit_code == 0
     document = json.loads(run.stdout)
@@ -486,10 +465,10 @@ def test_a_local_model_the_server_lacks_is_a_warning(
 
 
 def test_a_local_server_with_no_models_is_a_warning(
-    server: WorkersAIServer, local_server: OpenAIServer, config_file: Path
+    server: WorkersAIServer, openai_server: OpenAIServer, config_file: Path
 ) -> None:
-    local_server.models = []
-    write_config(config_file, local_table(local_server.base_url))
+    openai_server.models = []
+    write_config(config_file, local_table(openai_server.base_url))
     run = wai("doctor")
     assert_run(
         run,
@@ -503,9 +482,9 @@ def test_a_local_server_with_no_models_is_a_warning(
 
 
 def test_a_local_default_backend_that_is_up_works_without_cloudflare(
-    local_server: OpenAIServer, config_file: Path
+    openai_server: OpenAIServer, config_file: Path
 ) -> None:
-    write_config(config_file, 'backend = "local"\n\n' + local_table(local_server.base_url))
+    write_config(config_file, 'backend = "local"\n\n' + local_table(openai_server.base_url))
     run = wai("doctor")
     assert_run(
         run,
@@ -536,9 +515,9 @@ def test_a_local_default_backend_that_is_down_is_exit_4(
 
 
 def test_a_failing_default_keeps_its_exit_code_beside_a_working_local_server(
-    local_server: OpenAIServer, config_file: Path
+    openai_server: OpenAIServer, config_file: Path
 ) -> None:
-    write_config(config_file, local_table(local_server.base_url))
+    write_config(config_file, local_table(openai_server.base_url))
     run = wai("doctor")
     assert_run(
         run,

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pexpect
-import pytest
 
 from tests.conftest import Run, wai
 from tests.servers.openai_compat import MODELS, OpenAIServer
@@ -48,25 +45,6 @@ def numbered_row(number: int) -> str:
 FULL_TABLE = HEADER + DEFAULT_ROW + LLAMA_ROW + "".join(numbered_row(i) for i in range(1, 59))
 
 CONNECTION_REFUSED = "[Errno 111] Connection refused"
-
-
-@pytest.fixture
-def local_server() -> Iterator[OpenAIServer]:
-    """An OpenAI-compatible server (tests/servers/openai_compat.py) listing two models."""
-    instance = OpenAIServer().start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
-    assert instance.errors == []
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A port bound on 127.0.0.1 but not listening: connecting to it is refused, every time."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
 
 
 def write_config(path: Path, text: str) -> None:
@@ -332,40 +310,40 @@ def marked(row: str) -> str:
 
 
 def test_a_local_server_lists_its_models_the_first_one_marked(
-    local_server: OpenAIServer, config_file: Path, server: WorkersAIServer
+    openai_server: OpenAIServer, config_file: Path, server: WorkersAIServer
 ) -> None:
-    local_config(config_file, local_server.base_url)
+    local_config(config_file, openai_server.base_url)
     run = wai("models", "-b", "local")
     assert_run(run, 0, stdout=LOCAL_HEADER + marked(QWEN_ROW) + SMOL_ROW)
-    assert local_server.calls == [("GET", "/v1/models")]
+    assert openai_server.calls == [("GET", "/v1/models")]
     assert server.requests == []  # nothing went to Cloudflare
-    assert "Authorization" not in local_server.requests[0].headers
+    assert "Authorization" not in openai_server.requests[0].headers
 
 
 def test_a_local_server_with_a_configured_model_marks_that_one(
-    local_server: OpenAIServer, config_file: Path
+    openai_server: OpenAIServer, config_file: Path
 ) -> None:
-    local_config(config_file, local_server.base_url, f'model = "{MODELS[1]}"\n')
+    local_config(config_file, openai_server.base_url, f'model = "{MODELS[1]}"\n')
     run = wai("models", "--backend", "local")
     assert_run(run, 0, stdout=LOCAL_HEADER + QWEN_ROW + marked(SMOL_ROW))
 
 
 def test_a_local_default_backend_needs_no_flag(
-    local_server: OpenAIServer, config_file: Path
+    openai_server: OpenAIServer, config_file: Path
 ) -> None:
     write_config(
         config_file,
         f'backend = "local"\nmodel = "{MODELS[1]}"\n\n'
-        f'[backends.local]\ntype = "openai"\nbase_url = "{local_server.base_url}"\n',
+        f'[backends.local]\ntype = "openai"\nbase_url = "{openai_server.base_url}"\n',
     )
     run = wai("models")
     assert_run(run, 0, stdout=LOCAL_HEADER + QWEN_ROW + marked(SMOL_ROW))
 
 
 def test_a_local_model_the_server_does_not_have_is_a_notice(
-    local_server: OpenAIServer, config_file: Path
+    openai_server: OpenAIServer, config_file: Path
 ) -> None:
-    local_config(config_file, local_server.base_url, 'model = "llama-3-8b"\n')
+    local_config(config_file, openai_server.base_url, 'model = "llama-3-8b"\n')
     run = wai("models", "-b", "local")
     assert_run(
         run,
@@ -375,8 +353,8 @@ def test_a_local_model_the_server_does_not_have_is_a_notice(
     )
 
 
-def test_a_local_server_as_json(local_server: OpenAIServer, config_file: Path) -> None:
-    local_config(config_file, local_server.base_url)
+def test_a_local_server_as_json(openai_server: OpenAIServer, config_file: Path) -> None:
+    local_config(config_file, openai_server.base_url)
     run = wai("models", "-b", "local", "--json")
     assert run.exit_code == 0
     assert run.stderr == ""
@@ -387,10 +365,10 @@ def test_a_local_server_as_json(local_server: OpenAIServer, config_file: Path) -
 
 
 def test_a_local_server_without_models_is_a_notice(
-    local_server: OpenAIServer, config_file: Path
+    openai_server: OpenAIServer, config_file: Path
 ) -> None:
-    local_server.models = []
-    local_config(config_file, local_server.base_url)
+    openai_server.models = []
+    local_config(config_file, openai_server.base_url)
     assert_run(wai("models", "-b", "local"), 0, stderr="wai: no models on local\n")
 
 

@@ -12,14 +12,11 @@ in order. Every request is recorded.
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections import deque
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.servers.workers_ai import Recorded, Reply, _QuietServer, sse
+from tests.servers.scripted import Recorded, Reply, ScriptedServer, sse
 
 MODELS = ("qwen2.5-0.5b-instruct-q4_k_m", "smollm2-135m-instruct-q8_0")
 OWNER = "llamacpp"
@@ -193,54 +190,23 @@ def models_document(models: Sequence[str], owner: str = OWNER) -> bytes:
     ).encode()
 
 
-class OpenAIServer:
+class OpenAIServer(ScriptedServer):
     """Scripted replies in `replies` answer /chat/completions and /completions, those in
     `model_replies` answer /models; each only after the API key check (and, for the former,
     the model and shape checks) passed."""
 
     def __init__(self, api_key: str | None = None) -> None:
+        super().__init__()
         self.api_key = api_key
         self.models: list[str] = list(MODELS)
         self.tokens: tuple[str, ...] = DEFAULT_TOKENS
         self.usage: dict[str, int] = dict(DEFAULT_USAGE)
         self.model_not_found = "model '{model}' not found"  # vLLM: "The model `{model}` ..."
-        self.requests: list[Recorded] = []
-        self.replies: deque[Reply] = deque()
         self.model_replies: deque[Reply] = deque()
-        self.stopping = threading.Event()
-        self.gate = threading.Semaphore(0)  # released by a test to let paused chunks go
-        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler())
-        self._httpd.errors = []
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def errors(self) -> list[BaseException]:
-        """Exceptions raised while handling requests (other than dropped connections)."""
-        return self._httpd.errors
-
-    @property
-    def port(self) -> int:
-        return self._httpd.server_address[1]
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self) -> OpenAIServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stopping.set()
-        for _ in range(100):
-            self.gate.release()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def enqueue(self, *replies: Reply) -> None:
-        self.replies.extend(replies)
 
     @property
     def generation_requests(self) -> list[Recorded]:
@@ -255,58 +221,6 @@ class OpenAIServer:
     def calls(self) -> list[tuple[str, str]]:
         """(method, path) of every request, in order."""
         return [(r.method, r.path) for r in self.requests]
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server.requests.append(Recorded("GET", self.path, dict(self.headers.items()), None))
-                self.send_reply(server.answer_get(self.path, self.headers))
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = raw
-                server.requests.append(
-                    Recorded("POST", self.path, dict(self.headers.items()), body)
-                )
-                self.send_reply(server.answer(self.path, self.headers, body))
-
-            def send_reply(self, reply: Reply) -> None:
-                self.send_response(reply.status)
-                self.send_header("Content-Type", reply.content_type)
-                self.send_header("Transfer-Encoding", "chunked")
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                for index, chunk in enumerate(reply.chunks):
-                    if index in reply.pause_before:
-                        server.gate.acquire()
-                    if server.stopping.is_set():
-                        return
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                    self.wfile.flush()
-                if reply.stall:
-                    server.stopping.wait()
-                    return
-                if reply.cut:
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-
-        return Handler
 
     def _refused(self, headers: Any) -> Reply | None:
         if self.api_key is None or headers.get("Authorization") == f"Bearer {self.api_key}":
