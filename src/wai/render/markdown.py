@@ -1,27 +1,127 @@
-"""Markdown rendered live on a terminal with Rich: a token only appends; Live's own thread
-redraws at most ten times a second, so tokens arriving faster than frames cost almost nothing,
-and a pause in the stream still shows everything that arrived."""
+"""Markdown rendered live on a terminal, block by block.
+
+Finished blocks (a blank line outside a code fence, a closed fence) are rendered once and printed
+into the normal scrollback; only the open block lives in a Rich `Live` region, cut to the
+terminal's height and redrawn by Live's own thread at most FRAMES_PER_SECOND times. A token
+costs an append and a look at its own newlines, however long the answer is; what a frame costs
+depends on the open block alone.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from wai.env import Environment
 from wai.turn_result import TurnResult
 
-FRAMES_PER_SECOND = 10
+FRAMES_PER_SECOND = 20
+FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+LIST_ITEM = re.compile(r" {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+# Top-level elements that Rich separates from a previous element by a blank line of their own
+# (containers such as lists, tables and quotes bring theirs): see _print.
+LEAF_ELEMENTS = frozenset({"paragraph_open", "heading_open", "fence", "code_block", "hr"})
 
 
-class _MarkdownSoFar:
-    """A renderable that parses the text received so far each time it is drawn."""
+class BlockSplitter:
+    """Cuts streamed markdown into finished top-level blocks, by whole lines."""
 
     def __init__(self) -> None:
-        self.parts: list[str] = []
+        self.lines: list[str] = []  # the open block's complete lines
+        self.partial: list[str] = []  # the line being received
+        self.fence: str | None = None  # the marker of an open code fence
+        self.after_blank = False  # the open block ended with a blank line
+        self.is_list = False  # the open block is a list (a blank line may not end it)
+        self.is_indented_code = False  # ... or indented code (nor may it end that)
+
+    def feed(self, delta: str) -> list[str]:
+        """The blocks `delta` finished (usually none)."""
+        if "\n" not in delta:
+            self.partial.append(delta)
+            return []
+        self.partial.append(delta)
+        *complete, rest = "".join(self.partial).split("\n")
+        self.partial = [rest] if rest else []
+        finished = []
+        for line in complete:
+            block = self._line(line + "\n")
+            if block is not None:
+                finished.append(block)
+        return finished
+
+    def pending(self) -> str:
+        """The open block as received so far."""
+        return "".join(self.lines) + "".join(self.partial)
+
+    def flush(self) -> str:
+        """What is left at the end of the answer."""
+        text = self.pending().rstrip("\n")
+        self.lines, self.partial = [], []
+        return text
+
+    def _line(self, line: str) -> str | None:
+        if self.fence is not None:
+            self.lines.append(line)
+            closing = FENCE.match(line)
+            if (
+                closing
+                and closing.group(1)[0] == self.fence[0]
+                and len(closing.group(1)) >= len(self.fence)
+                and not line[closing.end() :].strip()
+            ):
+                self.fence = None
+                return self._cut()
+            return None
+        if not line.strip():
+            if self.lines:
+                self.lines.append(line)
+                self.after_blank = True
+            return None
+        finished = None
+        if self.after_blank:
+            self.after_blank = False
+            continues = (
+                self.is_list and (LIST_ITEM.match(line) is not None or line[0] in " \t")
+            ) or (self.is_indented_code and _indented_code(line))
+            if not continues:
+                finished = self._cut()
+        if not self.lines:
+            self.is_list = LIST_ITEM.match(line) is not None
+            self.is_indented_code = _indented_code(line)
+        opening = FENCE.match(line)
+        if opening:
+            self.fence = opening.group(1)
+        self.lines.append(line)
+        return finished
+
+    def _cut(self) -> str | None:
+        text = "".join(self.lines).rstrip("\n")
+        self.lines = []
+        self.after_blank = self.is_list = self.is_indented_code = False
+        return text if text.strip() else None
+
+
+def _indented_code(line: str) -> bool:
+    return line.startswith(("    ", "\t"))
+
+
+class _OpenBlock:
+    """The open block, rendered at each frame and cut to the terminal's height."""
+
+    def __init__(self, blocks: BlockSplitter):
+        self.blocks = blocks
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
         from rich.markdown import Markdown
+        from rich.segment import Segment
 
-        yield Markdown("".join(self.parts))
+        text = self.blocks.pending()
+        if not text.strip():
+            return
+        lines = console.render_lines(Markdown(text), options, pad=False)
+        for line in lines[-max(1, options.size.height - 1) :]:
+            yield from line
+            yield Segment.line()
 
 
 class MarkdownRenderer:
@@ -29,24 +129,46 @@ class MarkdownRenderer:
         from rich.console import Console
 
         self.console = Console(file=env.stdout, no_color=env.no_color, highlight=False)
-        self.answer = _MarkdownSoFar()
+        self.blocks = BlockSplitter()
+        self.new_line_owed = False  # the last printed element wants a blank line after it
         self.live: Any = None
 
     def text(self, delta: str) -> None:
-        self.answer.parts.append(delta)
+        for block in self.blocks.feed(delta):
+            self._print(block)
         if self.live is None:
             from rich.live import Live
 
             self.live = Live(
-                self.answer,
+                _OpenBlock(self.blocks),
                 console=self.console,
                 refresh_per_second=FRAMES_PER_SECOND,
-                vertical_overflow="visible",
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
             )
             self.live.start()
 
-    def finish(self, result: TurnResult) -> None:
-        if self.live is None:
+    def _print(self, block: str) -> None:
+        """Print a finished block into the scrollback, spaced as Rich spaces a whole document."""
+        from rich.markdown import Markdown
+
+        markdown = Markdown(block)
+        top = [token for token in markdown.parsed if token.level == 0]
+        if not top:
             return
-        self.live.stop()  # draws the final frame
-        self.live = None
+        if self.new_line_owed and top[0].type in LEAF_ELEMENTS:
+            self.console.print()
+        self.console.print(markdown)
+        last = top[-1]
+        kind = last.type.replace("_close", "_open") if last.nesting == -1 else last.type
+        element = markdown.elements.get(kind)
+        self.new_line_owed = bool(element and element.new_line)
+
+    def finish(self, result: TurnResult) -> None:
+        if self.live is not None:
+            self.live.stop()  # transient: the open block's region is cleared
+            self.live = None
+        rest = self.blocks.flush()
+        if rest.strip():
+            self._print(rest)

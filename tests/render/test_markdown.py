@@ -1,0 +1,136 @@
+"""The block-wise markdown renderer: finished blocks printed once, the whole answer exactly as
+Rich renders it as one document, and nothing duplicated in a real terminal's scrollback."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import sys
+
+import pexpect
+import pyte
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+from rich.markdown import Markdown
+
+from tests.servers.workers_ai import Reply, WorkersAIServer, sse, token_events
+from wai.env import Environment
+from wai.render.markdown import BlockSplitter, MarkdownRenderer
+from wai.turn_result import TurnResult
+
+BLOCKS = [
+    "# A heading",
+    "A paragraph with **bold** and `code`,\nwrapped over two lines.",
+    "- one\n- two\n  - nested",
+    "1. first\n2. second",
+    "```python\ndef f(x):\n\n    return x * 2\n```",
+    "~~~\nplain fence\n~~~",
+    "| name | value |\n|------|-------|\n| a    | 1     |\n| b    | 2     |",
+    "> a quote\n> on two lines",
+    "---",
+    "## Another heading\nfollowed by text",
+    "    indented code",
+]
+
+
+def split_stream(text: str, cuts: list[int]) -> list[str]:
+    points = sorted({cut % (len(text) + 1) for cut in cuts} | {0, len(text)})
+    return [text[a:b] for a, b in itertools.pairwise(points) if b > a]
+
+
+def whole(text: str, width: int = 80) -> str:
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(Markdown(text))
+    return out.getvalue()
+
+
+def rendered(deltas: list[str]) -> str:
+    out = io.StringIO()
+    renderer = MarkdownRenderer(Environment(stdout=out, environ={}))
+    renderer.console.width = 80
+    for delta in deltas:
+        renderer.text(delta)
+    renderer.finish(TurnResult("".join(deltas), None, "stop"))
+    return out.getvalue()
+
+
+def test_blocks_are_cut_at_blank_lines_and_closed_fences() -> None:
+    splitter = BlockSplitter()
+    text = "# Title\n\nSome text\nmore\n\n```\ncode\n\nstill code\n```\nafter\n\n- a\n\n- b\n\nend\n"
+    finished = [block for char in text for block in splitter.feed(char)]
+    assert finished == [
+        "# Title",
+        "Some text\nmore",
+        "```\ncode\n\nstill code\n```",
+        "after",
+        "- a\n\n- b",  # a loose list stays one block
+    ]
+    assert splitter.flush() == "end"  # the last block ends with the answer
+
+
+def test_an_unfinished_line_stays_open() -> None:
+    splitter = BlockSplitter()
+    assert splitter.feed("Hello wor") == []
+    assert splitter.pending() == "Hello wor"
+    assert splitter.feed("ld\n\nNext") == []
+    assert splitter.feed("\n\n") == ["Hello world"]
+    assert splitter.pending() == "Next\n\n"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(BLOCKS), min_size=1, max_size=7),
+    st.lists(st.integers(min_value=0, max_value=10_000), max_size=40),
+)
+def test_block_by_block_equals_rich_rendering_the_whole_answer(
+    blocks: list[str], cuts: list[int]
+) -> None:
+    text = "\n\n".join(blocks)
+    assert rendered(split_stream(text, cuts)) == whole(text)
+
+
+# --- in a real terminal -------------------------------------------------------------------------
+
+COLUMNS, ROWS = 100, 24
+
+
+def screen_lines(raw: bytes) -> list[str]:
+    """What a terminal shows after `raw`: its scrollback, then the screen."""
+    screen = pyte.HistoryScreen(COLUMNS, ROWS, history=10_000)
+    stream = pyte.ByteStream(screen)
+    stream.feed(raw)
+    history = [
+        "".join(line[x].data for x in range(COLUMNS)).rstrip() for line in screen.history.top
+    ]
+    lines = history + [line.rstrip() for line in screen.display]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def test_a_long_answer_appears_exactly_once_in_the_scrollback(server: WorkersAIServer) -> None:
+    text = "\n\n".join(
+        "\n\n".join([f"## Part {i}", *BLOCKS[1:8], f"Closing words of part {i}."])
+        for i in range(1, 7)
+    )
+    tokens = [text[i : i + 7] for i in range(0, len(text), 7)]  # about 7 characters a token
+    server.enqueue(Reply.stream(sse(*token_events(tokens)), split=256))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "wai", "ask", "--no-save", "hi"],
+        env={**os.environ, "TERM": "xterm-256color", "NO_COLOR": "1"},
+        dimensions=(ROWS, COLUMNS),
+        timeout=60,
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+    expected = [line.rstrip() for line in whole(text, COLUMNS).splitlines()]
+    while expected and not expected[-1]:
+        expected.pop()
+    shown = screen_lines(child.before)
+    assert len(expected) > 3 * ROWS  # taller than the terminal
+    assert shown == expected
