@@ -58,7 +58,9 @@ def rendered(deltas: list[str]) -> str:
 
 def test_blocks_are_cut_at_blank_lines_and_closed_fences() -> None:
     splitter = BlockSplitter()
-    text = "# Title\n\nSome text\nmore\n\n```\ncode\n\nstill code\n```\nafter\n\n- a\n\n- b\n\nend\n"
+    text = (
+        "# Title\n\nSome text\nmore\n\n```\ncode\n\nstill code\n```\nafter\n\n- a\n\n- b\n\nend\n"
+    )
     finished = [block for char in text for block in splitter.feed(char)]
     assert finished == [
         "# Title",

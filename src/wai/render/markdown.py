@@ -9,6 +9,7 @@ depends on the open block alone.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -157,9 +158,13 @@ class MarkdownRenderer:
         top = [token for token in markdown.parsed if token.level == 0]
         if not top:
             return
-        if self.new_line_owed and top[0].type in LEAF_ELEMENTS:
-            self.console.print()
-        self.console.print(markdown)
+        from rich.console import Group, NewLine
+
+        spaced = self.new_line_owed and top[0].type in LEAF_ELEMENTS
+        # Live's thread writes its frames under its lock; a print made outside that lock could
+        # land between a frame's "erase the region" and its redraw, and lose lines.
+        with self.live._lock if self.live is not None else contextlib.nullcontext():
+            self.console.print(Group(NewLine(), markdown) if spaced else markdown)
         last = top[-1]
         kind = last.type.replace("_close", "_open") if last.nesting == -1 else last.type
         element = markdown.elements.get(kind)
