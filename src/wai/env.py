@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -84,11 +84,25 @@ class Environment:
 
     def write_out(self, text: str) -> None:
         """Write answer text to stdout as UTF-8 bytes, flushed at once."""
+        self.answer_writer()(text)
+
+    def answer_writer(self) -> Callable[[str], None]:
+        """A function that writes text to stdout as UTF-8 bytes and flushes: the per-token path,
+        so it does no more than that."""
         buffer = getattr(self.stdout, "buffer", None)
-        if buffer is not None:
-            self.stdout.flush()
-            buffer.write(text.encode("utf-8", "surrogateescape"))
-            buffer.flush()
-        else:
-            self.stdout.write(text)
-            self.stdout.flush()
+        if buffer is None:
+            stream = self.stdout
+
+            def write_text(text: str) -> None:
+                stream.write(text)
+                stream.flush()
+
+            return write_text
+        self.stdout.flush()  # whatever went through the text layer goes first
+        write, flush = buffer.write, buffer.flush
+
+        def write_bytes(text: str) -> None:
+            write(text.encode("utf-8", "surrogateescape"))
+            flush()
+
+        return write_bytes

@@ -9,13 +9,14 @@ from wai.turn_result import TurnResult
 class PlainRenderer:
     def __init__(self, env: Environment):
         self.env = env
+        self.write = env.answer_writer()
         self.last = ""
 
     def text(self, delta: str) -> None:
-        self.env.write_out(delta)
+        self.write(delta)
         self.last = delta
 
     def finish(self, result: TurnResult) -> None:
         # A terminal gets its prompt back on a fresh line; a pipe gets exactly the model's bytes.
         if self.env.stdout_isatty and self.last and not self.last.endswith("\n"):
-            self.env.write_out("\n")
+            self.write("\n")

@@ -1,0 +1,441 @@
+"""wai's benchmarks: a fast local Workers AI server, wai timed against baselines, one table.
+
+    python benchmarks/run.py [--runs N] [--quick] [--timeout SECONDS]
+
+Every measure runs its baseline and wai alternately (b, w, b, w, ...) and reports medians; see
+benchmarks/README.md for what each row means. Only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import pty
+import re
+import select
+import shlex
+import shutil
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# wai as a user installs it: its own venv with `pip install -e .` alone. The development venv
+# (.venv, with the test extra) also holds click and pydantic, which httpx and typer pick up at
+# import time, so start-up there measures the test tools as much as wai.
+BENCH_VENV = ROOT / "benchmarks" / ".venv"
+PYTHON = str(BENCH_VENV / "bin" / "python")
+ACCOUNT = "0123456789abcdef0123456789abcdef"
+TOKEN = "bench-token-5f3a9c"
+ROWS, COLUMNS = 50, 120
+MAX_TOKENS = 200_000  # the most tokens the server will stream for one request
+ASKED = re.compile(r"tokens=(\d+)")  # the prompt "tokens=N" asks the server for N tokens
+
+DOCUMENT = """## Streaming answers in a terminal
+
+A chat client reads **server-sent events** as they arrive and shows each token at once. The
+answer below mixes the usual shapes of model output: `inline code`, *emphasis*, [links](https://developers.cloudflare.com/workers-ai/),
+lists, tables and fenced code.
+
+### Steps
+
+1. Open a connection to the API and send the request body.
+2. Read the stream line by line; every `data:` line holds one JSON event.
+3. Append the `response` field to the answer and redraw the screen.
+
+- Tokens are short: a few characters, sometimes a single space or a comma.
+- The last event carries `usage`, then `[DONE]` closes the stream.
+  - Nested items are common in explanations.
+
+```python
+import httpx
+
+
+def stream(url: str, token: str, body: dict) -> str:
+    parts = []
+    with httpx.stream("POST", url, json=body, headers={"Authorization": f"Bearer {token}"}) as r:
+        for line in r.iter_lines():
+            if line.startswith("data: ") and line != "data: [DONE]":
+                parts.append(json.loads(line[6:]).get("response", ""))
+    return "".join(parts)
+```
+
+| Model | Context | Speed (tokens/s) | Notes |
+|-------|--------:|-----------------:|-------|
+| llama-3.1-8b-instruct | 7968 | 85 | good default |
+| mistral-7b-instruct | 4096 | 110 | older, fast |
+| qwen1.5-14b-chat | 7500 | 40 | larger |
+
+> A quoted remark: measure before you optimise, and measure again after.
+
+That is all there is to it; the rest of the work is rendering, which should cost little per token
+even when the answer is 20,000 tokens long.
+
+"""
+
+
+def tokens(n: int) -> list[str]:
+    """n model-like tokens (word pieces, spaces, punctuation) cycling through DOCUMENT."""
+    pieces = re.findall(r" ?[A-Za-z]{1,5}| ?\d{1,3}|\n+| +|[^\sA-Za-z\d]", DOCUMENT)
+    assert "".join(pieces) == DOCUMENT, "the tokeniser must cover the document"
+    if n == 1:
+        return ["Hi"]
+    return [pieces[i % len(pieces)] for i in range(n)]
+
+
+def sse_events(n: int) -> list[bytes]:
+    """The stream of an answer of n tokens, one event each, as a model server writes it."""
+    events = [json.dumps({"response": t, "p": "abdefgh"}, separators=(",", ":")) for t in tokens(n)]
+    usage = {"prompt_tokens": 12, "completion_tokens": n, "total_tokens": n + 12}
+    events.append(json.dumps({"response": "", "usage": usage}, separators=(",", ":")))
+    events.append("[DONE]")
+    return [f"data: {e}\n\n".encode() for e in events]
+
+
+def sse_body(n: int) -> bytes:
+    return b"".join(sse_events(n))
+
+
+class Server:
+    """POST .../accounts/ACCOUNT/ai/run/<model> answers the pre-encoded SSE body for "tokens=N"."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[int, list[bytes]] = {}
+        bodies = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    content = str(json.loads(raw)["messages"][-1]["content"])
+                except (ValueError, KeyError, IndexError, TypeError):
+                    content = ""
+                match = ASKED.search(content)
+                n = int(match.group(1)) if match else 0
+                if not (
+                    self.path.startswith(f"/client/v4/accounts/{ACCOUNT}/ai/run/")
+                    and self.headers.get("Authorization") == f"Bearer {TOKEN}"
+                    and 0 < n <= MAX_TOKENS
+                ):
+                    self.send_error(400, "expected an authorised POST with 'tokens=N' in it")
+                    return
+                if n not in bodies:
+                    bodies[n] = sse_events(n)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Content-Length", str(sum(map(len, bodies[n]))))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                for event in bodies[n]:  # unbuffered: one send per event, as fast as it can
+                    self.wfile.write(event)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/client/v4"
+
+
+# Peak memory is measured through this launcher: a child's ru_maxrss counts the peak RSS of the
+# process that spawned it (Linux records the old address space's high-water mark at exec), so a
+# small launcher forks the command and reports the grandchild's own peak (floor: ~5 MiB).
+LAUNCHER = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@dataclass
+class Result:
+    seconds: float
+    output: bytes
+    returncode: int
+    stderr: bytes
+    maxrss_mib: float = float("nan")  # only with memory=True
+
+
+def run(
+    cmd: list[str], env: dict[str, str], *, terminal: bool, timeout: float, memory: bool = False
+) -> Result:
+    """Run cmd with stdout to a pipe (or a 50x120 pseudo-terminal), read it all, time start→exit."""
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
+        if memory:
+            cmd = [sys.executable, "-I", "-S", "-c", LAUNCHER, rss.name, *cmd]
+        if terminal:
+            reader, writer = pty.openpty()
+            fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+            streams: dict[str, Any] = {"stdin": writer, "stdout": writer, "stderr": writer}
+        else:
+            reader, writer = os.pipe()
+            streams = {"stdin": subprocess.DEVNULL, "stdout": writer, "stderr": err}
+        start = time.perf_counter()
+        deadline = start + timeout
+        proc = subprocess.Popen(cmd, env=env, start_new_session=True, **streams)
+        os.close(writer)
+        chunks: list[bytes] = []
+        pid = status = 0
+        try:
+            while time.perf_counter() < deadline:  # read until EOF (EIO on a pty)
+                if select.select([reader], [], [], 0.5)[0]:
+                    try:
+                        chunk = os.read(reader, 1 << 16)
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+            while not pid and time.perf_counter() < deadline:
+                pid, status = os.waitpid(proc.pid, os.WNOHANG)
+                if not pid:
+                    time.sleep(0.0002)
+            seconds = time.perf_counter() - start
+        finally:
+            os.close(reader)
+            if not pid:  # timed out or interrupted: end the session this run started
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        if not pid:
+            raise SystemExit(f"timed out after {timeout:g} s: {shlex.join(cmd)}")
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        maxrss = int(rss.read() or 0) / 1024 if memory else float("nan")  # KiB on Linux
+        return Result(seconds, b"".join(chunks), proc.returncode, err.read(), maxrss)
+
+
+def check(result: Result, cmd: list[str]) -> Result:
+    if result.returncode != 0:
+        tail = (result.stderr or result.output)[-2000:].decode(errors="replace")
+        raise SystemExit(f"exit status {result.returncode}: {shlex.join(cmd)}\n{tail}")
+    return result
+
+
+@dataclass
+class Times:
+    base: list[float]  # milliseconds, one per round
+    wai: list[float]
+
+    @property
+    def pair(self) -> tuple[float, float]:
+        return statistics.median(self.base), statistics.median(self.wai)
+
+
+Runner = Callable[[list[str]], Result]
+
+
+def rounds(
+    measures: dict[str, tuple[list[str], list[str]]], runs: int, go: Runner
+) -> dict[str, Times]:
+    """One untimed warm-up of every command, then `runs` rounds; in each round every measure
+    runs its baseline then wai, so a change of machine load hits all of them alike."""
+    for baseline, wai in measures.values():
+        check(go(baseline), baseline)
+        check(go(wai), wai)
+    times = {name: Times([], []) for name in measures}
+    for _ in range(runs):
+        for name, (baseline, wai) in measures.items():
+            times[name].base.append(check(go(baseline), baseline).seconds * 1000)
+            times[name].wai.append(check(go(wai), wai).seconds * 1000)
+    for name, t in times.items():
+        base, wai = t.pair
+        print(f"  {name}: baseline {base:.1f} ms, wai {wai:.1f} ms", file=sys.stderr)
+    return times
+
+
+Row = tuple[str, str, str, str, str, str]  # measure, baseline, wai, ratio, target, verdict
+
+
+def ratio_row(measure: str, times: Times, target: float | None) -> Row:
+    base, wai = times.pair
+    verdict = "info" if target is None else ("PASS" if wai / base <= target else "FAIL")
+    goal = "—" if target is None else f"≤ {target:g}"
+    return (measure, f"{base:.1f} ms", f"{wai:.1f} ms", f"{wai / base:.2f}", goal, verdict)
+
+
+def curl_command(wai: list[str], env: dict[str, str], n: int) -> list[str]:
+    """The request wai sends for "tokens=N", from `wai ask --show-request`, as curl's argv."""
+    shown = subprocess.run(
+        [*wai, "ask", "--no-save", "--show-request", f"tokens={n}"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    args = shlex.split(shown.stdout.replace("\\\n", " "))
+    curl = shutil.which("curl")
+    if shown.returncode != 0 or not args or args[0] != "curl" or curl is None:
+        raise SystemExit(f"no curl, or `wai ask --show-request` gave no curl command:\n{shown}")
+    return [curl, *(a.replace("$CLOUDFLARE_API_TOKEN", TOKEN) for a in args[1:])]
+
+
+def environment(base_url: str, config: str, data: str) -> dict[str, str]:
+    """The caller's environment without wai's, Python's or colour settings, plus the server's."""
+    drop = ("WAI_", "CLOUDFLARE_", "PYTHON", "NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.update(
+        TERM="xterm-256color",
+        CLOUDFLARE_API_BASE_URL=base_url,
+        CLOUDFLARE_ACCOUNT_ID=ACCOUNT,
+        CLOUDFLARE_API_TOKEN=TOKEN,
+        WAI_CONFIG_DIR=config,
+        WAI_DATA_DIR=data,
+    )
+    return env
+
+
+def benchmark(runs: int, timeout: float) -> list[Row]:
+    wai = [PYTHON, "-m", "wai"]
+    ask = [*wai, "ask", "--no-save"]
+    with Server() as server, tempfile.TemporaryDirectory() as tmp:
+        config, data = Path(tmp, "config"), Path(tmp, "data")
+        config.mkdir()
+        data.mkdir()
+        env = environment(server.base_url, str(config), str(data))
+
+        def piped(cmd: list[str]) -> Result:
+            return run(cmd, env, terminal=False, timeout=timeout)
+
+        def terminal(cmd: list[str]) -> Result:
+            return run(cmd, env, terminal=True, timeout=timeout)
+
+        curl: dict[int, list[str]] = {}
+        for n in (1, 2000, 20000):  # correctness, once per size, before timing
+            curl[n] = curl_command(wai, env, n)
+            if check(piped([*ask, f"tokens={n}"]), ask).output != "".join(tokens(n)).encode():
+                raise SystemExit(f"wai's piped output for {n} tokens is not the tokens sent")
+            if check(piped(curl[n]), curl[n]).output != sse_body(n):
+                raise SystemExit(f"curl's output for {n} tokens is not the stream sent")
+        print("correct: wai's piped output is the tokens sent (1, 2,000, 20,000)", file=sys.stderr)
+
+        typer = [PYTHON, "-c", "import typer"]
+        imports = [PYTHON, "-c", "import typer, httpx, httpx_sse"]
+        piped_times = rounds(
+            {
+                "--help": (typer, [*wai, "--help"]),
+                "1 token --plain": (imports, [*ask, "--plain", "tokens=1"]),
+                "20,000 piped": (curl[20000], [*ask, "tokens=20000"]),
+            },
+            runs,
+            piped,
+        )
+        sizes = (1, 2000, 20000)
+        shown = rounds(
+            {f"{n:,} terminal": (curl[n], [*ask, f"tokens={n}"]) for n in sizes}, runs, terminal
+        )
+        rows = [
+            ratio_row('`wai --help` vs `python -c "import typer"`', piped_times["--help"], 1.5),
+            ratio_row(
+                '`wai ask --plain`, 1 token vs `python -c "import typer, httpx, httpx_sse"`',
+                piped_times["1 token --plain"],
+                1.3,
+            ),
+            ratio_row("20,000 tokens piped vs `curl -sN` piped", piped_times["20,000 piped"], 3),
+        ]
+        for n, target in zip(sizes, (None, None, 5.0), strict=True):
+            what = "1 token" if n == 1 else f"{n:,} tokens"
+            measure = f"{what}, markdown in a terminal vs `curl -sN` in one"
+            rows.append(ratio_row(measure, shown[f"{n:,} terminal"], target))
+
+        # Cost per token without the start-up: the median over rounds of (time at N - time at
+        # 1 token in the same round) / (N - 1).
+        def cost(n: int) -> float:
+            at_n, at_1 = shown[f"{n:,} terminal"].wai, shown["1 terminal"].wai
+            extra = [a - b for a, b in zip(at_n, at_1, strict=True)]
+            return statistics.median(extra) / (n - 1) * 1000
+
+        small, large = cost(2000), cost(20000)
+        growth = large / small if small > 0 else float("inf")
+        rows.append(
+            (
+                "cost per token, markdown in a terminal: 20,000 vs 2,000 tokens",
+                f"{small:.1f} µs",
+                f"{large:.1f} µs",
+                f"{growth:.2f}",
+                "≤ 1.3",
+                "PASS" if growth <= 1.3 else "FAIL",
+            )
+        )
+
+        # Peak memory: three untimed runs each through LAUNCHER, the highest.
+        def peak(cmd: list[str]) -> float:
+            results = [run(cmd, env, terminal=True, timeout=timeout, memory=True) for _ in range(3)]
+            return max(check(r, cmd).maxrss_mib for r in results)
+
+        curl_mib, wai_mib = peak(curl[20000]), peak([*ask, "tokens=20000"])
+        rows.append(
+            (
+                "peak memory (max RSS), 20,000 tokens in a terminal",
+                f"{curl_mib:.1f} MiB (curl)",
+                f"{wai_mib:.1f} MiB",
+                "—",
+                "≤ 60 MiB",
+                "PASS" if wai_mib <= 60 else "FAIL",
+            )
+        )
+        return rows
+
+
+def table(rows: list[Row]) -> str:
+    head = ("measure", "baseline median", "wai median", "ratio", "target", "verdict")
+    lines = ["| " + " | ".join(head) + " |", "|---|--:|--:|--:|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="timed runs of each (default 7)")
+    parser.add_argument("--quick", action="store_true", help="3 runs: a smoke check")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds allowed per run")
+    args = parser.parse_args()
+    runs = 3 if args.quick else max(1, args.runs)
+    if not Path(PYTHON).exists():
+        print(f"creating {BENCH_VENV} with `pip install -e {ROOT}` (once)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
+        subprocess.run([PYTHON, "-m", "pip", "install", "-q", "-e", str(ROOT)], check=True)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    cpus = len(os.sched_getaffinity(0))
+    print(f"load average: {load}; nproc: {cpus}; runs: {runs}; python: {PYTHON}", flush=True)
+    start = time.perf_counter()
+    rows = benchmark(runs, args.timeout)
+    after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    took = time.perf_counter() - start
+    print(f"\n{table(rows)}\n\ntook {took:.0f} s; load average after: {after}")
+
+
+if __name__ == "__main__":
+    main()
