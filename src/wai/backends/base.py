@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 Message = Mapping[str, str]  # {"role": ..., "content": ...}
 
@@ -30,8 +30,7 @@ class HttpCall:
     auth_env: str | None = None  # the variable `--show-request` names in place of the secret
 
 
-@dataclass(frozen=True)
-class TextDelta:
+class TextDelta(NamedTuple):  # one per token: a tuple is the cheapest thing to build
     text: str
 
 

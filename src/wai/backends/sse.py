@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import httpx
@@ -18,8 +18,7 @@ class InvalidEvent:
     data: str
 
 
-@dataclass(frozen=True)
-class SSEPayload:
+class SSEPayload(NamedTuple):  # one per token: a tuple is the cheapest thing to build
     event: str
     data: Any  # the decoded JSON, or InvalidEvent
 
