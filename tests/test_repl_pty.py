@@ -102,6 +102,9 @@ def test_a_conversation_typed_at_the_terminal(server: WorkersAIServer, isolated:
         {"role": "assistant", "content": "Bonjour, le"},
         {"role": "user", "content": "And now?"},
     ]
+    history = isolated / "data" / "history"
+    assert history.stat().st_mode & 0o777 == 0o600  # what was typed stays private
+    assert "What is wai?" in history.read_text()
     document = session_file(isolated, f"{TODAY}-what-is-wai")
     assert plain(document["messages"]) == [
         ("system", "Answer in French.", False),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import tempfile
@@ -116,6 +117,8 @@ class Repl:
 
         history_path = data_dir() / "history"
         history_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not history_path.exists():  # what you typed is as private as the sessions
+            os.close(os.open(history_path, os.O_CREAT | os.O_WRONLY, 0o600))
         extra: dict[str, Any] = {}
         if terminal is not None:
             from prompt_toolkit.input import create_input
