@@ -15,7 +15,7 @@ session file):
     context.py      token estimate; which messages fit the context window
     sessions.py     session documents: load, change under a lock, save atomically, list
     conversation.py a session plus its settings: requests from history, turns recorded
-    turn.py         stream one answer into a renderer; the result however it ended
+    turn.py         stream one answer into a renderer; turn_result.py: what it produced
     ask.py          the one-shot;  chat.py + repl.py: the REPL and its slash commands
     models.py, login.py, doctor.py   the backend-facing commands
     backends/       base.py (Request, events, Backend protocol), http.py (send, retry,
