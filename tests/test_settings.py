@@ -362,8 +362,7 @@ def test_no_account_id_anywhere_is_a_config_error(
     assert (run.exit_code, run.stdout) == (3, "")
     assert run.stderr == (
         "wai: error: no Cloudflare account id is configured\n"
-        "hint: export CLOUDFLARE_ACCOUNT_ID=... or run "
-        "`wai config set backends.cloudflare.account_id ID`\n"
+        "hint: run `wai login`, or export CLOUDFLARE_ACCOUNT_ID=...\n"
     )
     assert server.requests == []
 

@@ -298,8 +298,8 @@ def test_missing_credentials(server: WorkersAIServer) -> None:
     assert run.stderr == (
         "wai: error: no Cloudflare API token is configured\n"
         "hint: create one with Workers AI Read and Edit permissions at "
-        "https://dash.cloudflare.com/profile/api-tokens, then export CLOUDFLARE_API_TOKEN=... "
-        "or run `wai config set backends.cloudflare.api_token TOKEN`\n"
+        "https://dash.cloudflare.com/profile/api-tokens, then run `wai login` "
+        "(or export CLOUDFLARE_API_TOKEN=...)\n"
     )
     run = wai("ask", "hi", env={"CLOUDFLARE_ACCOUNT_ID": ""})
     assert run.exit_code == 3

@@ -265,8 +265,7 @@ def test_without_credentials_nothing_is_sent(server: WorkersAIServer) -> None:
         run,
         3,
         stderr="wai: error: no Cloudflare account id is configured\n"
-        "hint: export CLOUDFLARE_ACCOUNT_ID=... or run "
-        "`wai config set backends.cloudflare.account_id ID`\n",
+        "hint: run `wai login`, or export CLOUDFLARE_ACCOUNT_ID=...\n",
     )
     assert server.requests == []
 

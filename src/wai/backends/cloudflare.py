@@ -118,14 +118,13 @@ class CloudflareBackend:
         if not s.account_id:
             raise ConfigError(
                 "no Cloudflare account id is configured",
-                hint="export CLOUDFLARE_ACCOUNT_ID=... or run "
-                f"`wai config set backends.{s.name}.account_id ID`",
+                hint="run `wai login`, or export CLOUDFLARE_ACCOUNT_ID=...",
             )
         if not s.api_token:
             raise ConfigError(
                 "no Cloudflare API token is configured",
                 hint=f"create one with Workers AI Read and Edit permissions at {TOKEN_PAGE}, then "
-                f"export {TOKEN_ENV}=... or run `wai config set backends.{s.name}.api_token TOKEN`",
+                f"run `wai login` (or export {TOKEN_ENV}=...)",
             )
 
     def events(self, response: httpx.Response) -> Iterator[Event]:
