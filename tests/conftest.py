@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -157,3 +158,10 @@ def complete(words: str) -> list[str]:
         check=True,
     )
     return completed.stdout.split()
+
+
+def default_sigint() -> None:
+    """A pexpect child's preexec_fn: Ctrl-C must interrupt it even when this test run ignores
+    SIGINT (a shell's background job does, and Python then installs no KeyboardInterrupt
+    handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pexpect
 
+from tests.conftest import default_sigint
 from tests.servers.workers_ai import Reply, WorkersAIServer, sse, token_events
 
 PROMPT = "›"
@@ -21,7 +22,13 @@ def spawn(*args: str, command: str | None = None) -> pexpect.spawn:
     env = {**os.environ, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1"}
     if command is not None:
         return pexpect.spawn(
-            "sh", ["-c", command], env=env, dimensions=(30, 100), encoding="utf-8", timeout=30
+            "sh",
+            ["-c", command],
+            env=env,
+            dimensions=(30, 100),
+            encoding="utf-8",
+            preexec_fn=default_sigint,
+            timeout=30,
         )
     return pexpect.spawn(
         sys.executable,
@@ -29,6 +36,7 @@ def spawn(*args: str, command: str | None = None) -> pexpect.spawn:
         env=env,
         dimensions=(30, 100),
         encoding="utf-8",
+        preexec_fn=default_sigint,
         timeout=30,
     )
 

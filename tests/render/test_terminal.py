@@ -8,6 +8,7 @@ import sys
 
 import pexpect
 
+from tests.conftest import default_sigint
 from tests.servers.workers_ai import Reply, WorkersAIServer, sse, token_events
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
@@ -24,6 +25,7 @@ def spawn(*args: str) -> pexpect.spawn:
         env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "40"},
         dimensions=(40, 80),
         encoding="utf-8",
+        preexec_fn=default_sigint,
         timeout=30,
     )
 

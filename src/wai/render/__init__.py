@@ -5,7 +5,7 @@ Each takes text deltas as they arrive and the finished turn at the end.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from wai.env import Environment
@@ -16,6 +16,19 @@ class Renderer(Protocol):
     def text(self, delta: str) -> None: ...
 
     def finish(self, result: TurnResult) -> None: ...
+
+
+def start_thread_without_sigint(start: Callable[[], None]) -> None:
+    """Call `start`, which starts a helper thread (Rich's refresh thread), with SIGINT blocked,
+    so that the thread never takes a Ctrl-C: it must reach the main thread, which may be blocked
+    reading the network and only wakes for a signal delivered to it."""
+    import signal
+
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def markdown_wanted(env: Environment, markdown: bool | None) -> bool:

@@ -148,7 +148,9 @@ class MarkdownRenderer:
                 redirect_stdout=False,
                 redirect_stderr=False,
             )
-            self.live.start()
+            from wai.render import start_thread_without_sigint
+
+            start_thread_without_sigint(self.live.start)
 
     def _print(self, block: str) -> None:
         """Print a finished block into the scrollback, spaced as Rich spaces a whole document."""

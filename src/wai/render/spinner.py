@@ -19,8 +19,10 @@ class Spinner:
         from rich.console import Console
 
         console = Console(file=self.env.stderr, no_color=self.env.no_color)
+        from wai.render import start_thread_without_sigint
+
         self.status = console.status(self.message, spinner="dots")
-        self.status.start()
+        start_thread_without_sigint(self.status.start)
 
     def stop(self) -> None:
         if self.status is not None:
