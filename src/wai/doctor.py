@@ -61,9 +61,9 @@ class Doctor:
         return default_works
 
     def default_name(self, config: Mapping[str, Any]) -> str:
-        from wai.settings import DEFAULT_BACKEND
+        from wai.settings import backend_name
 
-        return self.env.environ.get("WAI_BACKEND") or config.get("backend") or DEFAULT_BACKEND
+        return backend_name(None, config, self.env.environ)
 
     def check_backend(self, name: str | None, config: Mapping[str, Any], *, default: bool) -> bool:
         from wai.backends import make_backend
@@ -79,12 +79,12 @@ class Doctor:
         kind = "default backend" if default else "backend"
         self.add(f"{kind} {label}", OK, f"type {settings.backend.type}")
         if settings.backend.type == "cloudflare":
-            return self.check_cloudflare(backend, settings.backend, config)
+            return self.check_cloudflare(backend, settings.backend)
         return self.check_server(
             label, backend, settings.backend.model, fail=FAIL if default else WARN
         )
 
-    def check_cloudflare(self, backend: Any, settings: Any, config: Mapping[str, Any]) -> bool:
+    def check_cloudflare(self, backend: Any, settings: Any) -> bool:
         environ = self.env.environ
         from_env = environ.get("CLOUDFLARE_ACCOUNT_ID") or environ.get("CF_ACCOUNT_ID")
         if not settings.account_id:

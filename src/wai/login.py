@@ -14,12 +14,11 @@ def login(
 ) -> None:
     from wai.backends import make_backend
     from wai.config import config_path, read_document, save_config, set_key
-    from wai.settings import DEFAULT_BACKEND, LOCAL_PRESETS, Options, resolve
+    from wai.settings import Options, known_backends, resolve
 
     path = config_path()
     document = read_document(path)  # a file that cannot be parsed stops here, untouched
-    known = {DEFAULT_BACKEND, *LOCAL_PRESETS, *document.get("backends", {})}
-    if backend_name not in known:
+    if backend_name not in known_backends(document):
         set_key(document, f"backends.{backend_name}.type", "cloudflare")  # a new one
     settings = resolve(Options(backend=backend_name), document, env.environ)
     if settings.backend.type != "cloudflare":

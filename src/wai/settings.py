@@ -62,10 +62,19 @@ def _first(*values: str | None) -> str | None:
     return next((value for value in values if value), None)
 
 
+def backend_name(flag: str | None, config: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    """Which backend to use: the flag's, WAI_BACKEND, the config's `backend`, or cloudflare."""
+    return _first(flag, env.get("WAI_BACKEND"), config.get("backend")) or DEFAULT_BACKEND
+
+
+def known_backends(config: Mapping[str, Any]) -> set[str]:
+    """The names usable with -b: cloudflare, the ready-made local ones, the config's tables."""
+    return {DEFAULT_BACKEND, *LOCAL_PRESETS, *config.get("backends", {})}
+
+
 def resolve(options: Options, config: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     from_flag = options.backend is not None
-    name = _first(options.backend, env.get("WAI_BACKEND"), config.get("backend"), DEFAULT_BACKEND)
-    assert name is not None
+    name = backend_name(options.backend, config, env)
     backend = _resolve_backend(name, from_flag, options, config, env)
 
     file_params = check_params(dict(config.get("params", {})), source="params")
@@ -93,10 +102,9 @@ def _resolve_backend(
     config: Mapping[str, Any],
     env: Mapping[str, str],
 ) -> BackendSettings:
-    tables = config.get("backends", {})
-    table = tables.get(name)
-    if table is None and name != DEFAULT_BACKEND and name not in LOCAL_PRESETS:
-        known = ", ".join(sorted({DEFAULT_BACKEND, *LOCAL_PRESETS, *tables}))
+    table = config.get("backends", {}).get(name)
+    if name not in known_backends(config):
+        known = ", ".join(sorted(known_backends(config)))
         message = f"unknown backend {name!r} (known: {known})"
         hint = f"add a [backends.{name}] table with `wai config set backends.{name}.type ...`"
         raise (UsageError if from_flag else ConfigError)(message, hint=hint)
