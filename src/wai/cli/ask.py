@@ -40,14 +40,7 @@ def ask(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with the answer at the end.")
     ] = False,
-    markdown: Annotated[
-        bool | None,
-        typer.Option(
-            "--markdown/--plain",
-            help="Render markdown, or print plain text (default: markdown on a terminal).",
-            show_default=False,
-        ),
-    ] = None,
+    markdown: opt.MarkdownMode = None,
     session: opt.SessionName = None,
     resume_last: opt.ResumeLast = False,
     no_save: Annotated[

@@ -32,6 +32,14 @@ NoStream = Annotated[
     bool, typer.Option("--no-stream", help="Wait for the whole answer instead of streaming.")
 ]
 ShowUsage = Annotated[bool, typer.Option("-u", "--usage", help="Print token usage to stderr.")]
+MarkdownMode = Annotated[
+    bool | None,
+    typer.Option(
+        "--markdown/--plain",
+        help="Render markdown, or print plain text (default: markdown on a terminal).",
+        show_default=False,
+    ),
+]
 SessionName = Annotated[
     str | None, typer.Option("--session", help="Continue (or start) the session NAME.")
 ]

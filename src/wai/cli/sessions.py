@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from wai.cli import options as opt
 from wai.cli.common import environment, reported
 
 if TYPE_CHECKING:
@@ -62,15 +63,7 @@ def show(
     ctx: typer.Context,
     name: Name,
     as_json: Annotated[bool, typer.Option("--json", help="Print the session document.")] = False,
-    markdown: Annotated[
-        bool | None,
-        typer.Option(
-            "--markdown/--plain",
-            help="Render answers as markdown, or print plain text (default: markdown on a "
-            "terminal).",
-            show_default=False,
-        ),
-    ] = None,
+    markdown: opt.MarkdownMode = None,
 ) -> None:
     """Print a session's conversation."""
     env = environment(ctx)
