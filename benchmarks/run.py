@@ -26,7 +26,7 @@ import tempfile
 import termios
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -96,73 +96,93 @@ def tokens(n: int) -> list[str]:
     return [pieces[i % len(pieces)] for i in range(n)]
 
 
-def sse_events(n: int) -> list[bytes]:
-    """The stream of an answer of n tokens, one event each, as a model server writes it."""
-    events = [json.dumps({"response": t, "p": "abdefgh"}, separators=(",", ":")) for t in tokens(n)]
-    usage = {"prompt_tokens": 12, "completion_tokens": n, "total_tokens": n + 12}
-    events.append(json.dumps({"response": "", "usage": usage}, separators=(",", ":")))
-    events.append("[DONE]")
-    return [f"data: {e}\n\n".encode() for e in events]
+def sse_event(data: str) -> bytes:
+    return f"data: {data}\n\n".encode()
 
 
 def sse_body(n: int) -> bytes:
-    return b"".join(sse_events(n))
+    """The SSE stream of an answer of n tokens: one event per token, a usage event, [DONE]."""
+    return b"".join(stream_events(n))
+
+
+def stream_events(n: int) -> Iterator[bytes]:
+    """The events of an answer of n tokens, each encoded when it is sent, as a model server
+    does: it cannot encode a token before it has generated it."""
+    for token in tokens(n):
+        yield sse_event(json.dumps({"response": token, "p": "abdefgh"}, separators=(",", ":")))
+    usage = {"prompt_tokens": 12, "completion_tokens": n, "total_tokens": n + 12}
+    yield sse_event(json.dumps({"response": "", "usage": usage}, separators=(",", ":")))
+    yield sse_event("[DONE]")
+
+
+class Handler(BaseHTTPRequestHandler):
+    """POST .../accounts/ACCOUNT/ai/run/<model> streams an answer of N tokens for "tokens=N",
+    chunked (as Workers AI streams), one chunk and one send per event, as fast as it can."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            content = str(json.loads(raw)["messages"][-1]["content"])
+        except (ValueError, KeyError, IndexError, TypeError):
+            content = ""
+        match = ASKED.search(content)
+        n = int(match.group(1)) if match else 0
+        if not (
+            self.path.startswith(f"/client/v4/accounts/{ACCOUNT}/ai/run/")
+            and self.headers.get("Authorization") == f"Bearer {TOKEN}"
+            and 0 < n <= MAX_TOKENS
+        ):
+            self.send_error(400, "expected an authorised POST with 'tokens=N' in it")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        write = self.wfile.write  # unbuffered: every write is one send
+        for event in stream_events(n):
+            write(b"%x\r\n%s\r\n" % (len(event), event))
+        write(b"0\r\n\r\n")
+
+
+def serve() -> None:
+    """The server's own process (so that it never waits for the benchmark's GIL): print the
+    port, serve until stdin closes."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    print(httpd.server_address[1], flush=True)
+    sys.stdin.read()
 
 
 class Server:
-    """POST .../accounts/ACCOUNT/ai/run/<model> answers the pre-encoded SSE body for "tokens=N"."""
-
-    def __init__(self) -> None:
-        self.bodies: dict[int, list[bytes]] = {}
-        bodies = self.bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    content = str(json.loads(raw)["messages"][-1]["content"])
-                except (ValueError, KeyError, IndexError, TypeError):
-                    content = ""
-                match = ASKED.search(content)
-                n = int(match.group(1)) if match else 0
-                if not (
-                    self.path.startswith(f"/client/v4/accounts/{ACCOUNT}/ai/run/")
-                    and self.headers.get("Authorization") == f"Bearer {TOKEN}"
-                    and 0 < n <= MAX_TOKENS
-                ):
-                    self.send_error(400, "expected an authorised POST with 'tokens=N' in it")
-                    return
-                if n not in bodies:
-                    bodies[n] = sse_events(n)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Content-Length", str(sum(map(len, bodies[n]))))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.close_connection = True
-                for event in bodies[n]:  # unbuffered: one send per event, as fast as it can
-                    self.wfile.write(event)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+    """The server in a child process, for a `with` block."""
 
     def __enter__(self) -> Server:
-        self.thread.start()
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(10)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/client/v4"
+        return f"http://127.0.0.1:{self.port}/client/v4"
 
 
 # Peak memory is measured through this launcher: a child's ru_maxrss counts the peak RSS of the
@@ -421,7 +441,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="timed runs of each (default 7)")
     parser.add_argument("--quick", action="store_true", help="3 runs: a smoke check")
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed per run")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        return serve()
     runs = 3 if args.quick else max(1, args.runs)
     if not Path(PYTHON).exists():
         print(f"creating {BENCH_VENV} with `pip install -e {ROOT}` (once)", flush=True)

@@ -9,7 +9,16 @@ import sys
 
 import pytest
 
-HEAVY = ("httpx", "httpx_sse", "prompt_toolkit", "rich.markdown", "rich.live", "markdown_it")
+HEAVY = (
+    "httpx",
+    "httpx_sse",
+    "httpcore",
+    "h11",
+    "prompt_toolkit",
+    "rich.markdown",
+    "rich.live",
+    "markdown_it",
+)
 
 PROBE = """
 import json, runpy, sys
@@ -49,9 +58,10 @@ def test_shell_completion_imports_nothing_heavy() -> None:
     assert loaded_modules(env=env) == []
 
 
-def test_plain_ask_loads_no_markdown_and_no_prompt_toolkit(server) -> None:
+def test_plain_ask_loads_no_markdown_no_prompt_toolkit_and_no_httpcore(server) -> None:
     loaded = loaded_modules("ask", "--plain", "hi")
     assert "httpx" in loaded
+    assert not [m for m in loaded if m.startswith(("httpcore", "h11"))]  # wai's own transport
     # (rich.live may come with httpx itself: httpx loads its own CLI, which uses rich.progress,
     # wherever click is installed, as it is beside llama-cpp-python in the test environment.)
     assert not [m for m in loaded if m.startswith(("prompt_toolkit", "rich.markdown"))]

@@ -19,7 +19,7 @@ session file):
     ask.py          the one-shot;  chat.py + repl.py: the REPL and its slash commands
     models.py, login.py, doctor.py   the backend-facing commands
     backends/       base.py (Request, events, Backend protocol), http.py (send, retry,
-                    timeouts), sse.py (SSE → JSON payloads), answers.py (payloads → events,
+                    timeouts), transport.py (httpx over http.client), sse.py (SSE → JSON payloads), answers.py (payloads → events,
                     error bodies), cloudflare.py (Workers AI), openai.py (local servers)
     render/         plain.py (bytes, flushed), markdown.py (block-wise live), json.py,
                     spinner.py
