@@ -338,7 +338,7 @@ def environment(base_url: str, config: str, data: str) -> dict[str, str]:
 
 
 def benchmark(runs: int, timeout: float) -> list[Row]:
-    wai = [PYTHON, "-m", "wai"]
+    wai = [str(BENCH_VENV / "bin" / "wai")]  # the console script, as a user runs it
     ask = [*wai, "ask", "--no-save"]
     with Server() as server, tempfile.TemporaryDirectory() as tmp:
         config, data = Path(tmp, "config"), Path(tmp, "data")

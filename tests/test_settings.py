@@ -517,3 +517,13 @@ def test_resolve_checks_flag_params() -> None:
     with pytest.raises(UsageError) as caught:
         resolve(Options(params={"top_k": 51}), {}, {})
     assert caught.value.message == "--top-k is 51, out of range: allowed 1 to 50"
+
+
+def test_the_token_never_shows_in_a_repr() -> None:
+    backend = BackendSettings(
+        name="cloudflare", type="cloudflare", model="m", base_url="u", api_token="s3cret-token"
+    )
+    settings = Settings(backend=backend, system=None, params={}, max_tokens_given=False)
+    assert "s3cret-token" not in repr(settings)
+    assert "api_token=<hidden>," in repr(backend)
+    assert "api_token=None" in repr(backend._replace(api_token=None))

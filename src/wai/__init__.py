@@ -19,8 +19,9 @@ session file):
     ask.py          the one-shot;  chat.py + repl.py: the REPL and its slash commands
     models.py, login.py, doctor.py   the backend-facing commands
     backends/       base.py (Request, events, Backend protocol), http.py (send, retry,
-                    timeouts), transport.py (httpx over http.client), sse.py (SSE → JSON payloads), answers.py (payloads → events,
-                    error bodies), cloudflare.py (Workers AI), openai.py (local servers)
+                    timeouts), transport.py (httpx over http.client), sse.py (SSE → JSON
+                    payloads), answers.py (payloads → events, error bodies), cloudflare.py
+                    (Workers AI), openai.py (local servers)
     render/         plain.py (bytes, flushed), markdown.py (block-wise live), json.py,
                     spinner.py
     table.py        aligned columns for listings

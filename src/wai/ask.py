@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from wai.backends.base import Usage
 from wai.env import Environment
@@ -10,8 +10,7 @@ from wai.errors import UsageError
 from wai.settings import Options
 
 
-@dataclass(frozen=True)
-class AskOptions:
+class AskOptions(NamedTuple):
     raw: bool = False
     stream: bool = True
     as_json: bool = False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -167,6 +166,8 @@ def read_document(path: Path) -> dict[str, Any]:
         return {}
     except OSError as error:
         raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+    import tomllib  # here: a run configured by the environment alone never needs it
+
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
@@ -248,6 +249,8 @@ def unset_key(data: dict[str, Any], key: str) -> bool:
 
 def parse_value(text: str) -> Any:
     """A TOML value where the text parses as one (`0.7`, `true`, `"x"`), else the text itself."""
+    import tomllib
+
     try:
         document = tomllib.loads(f"value = {text}")
     except tomllib.TOMLDecodeError:

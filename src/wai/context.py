@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from wai.errors import UsageError
 
@@ -23,8 +23,7 @@ def estimate_messages(messages: Sequence[Message]) -> int:
     return sum(estimate_tokens(m["content"]) + MESSAGE_OVERHEAD for m in messages)
 
 
-@dataclass(frozen=True)
-class Fit:
+class Fit(NamedTuple):
     messages: list[Message]
     left_out: int  # older messages that did not fit
     max_tokens: int

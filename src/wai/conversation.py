@@ -7,7 +7,6 @@ and how often they call `send`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from wai.backends.base import Backend, Request
@@ -106,7 +105,7 @@ class Conversation:
         """Change the backend, model or params for the next turns (`/model`, `/set`, ...);
         a change that does not resolve leaves everything as it was."""
         before = (self.options, self.params)
-        self.options = replace(self.options, **changes)
+        self.options = self.options._replace(**changes)
         self.params = {**self.params, **(params or {})}
         try:
             self._resolve()

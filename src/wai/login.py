@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from wai.backends.cloudflare import TOKEN_ENV
 from wai.env import Environment
 from wai.errors import ConfigError, UsageError
@@ -31,7 +29,7 @@ def login(
     env.add_secret(token)
 
     backend = make_backend(
-        replace(settings, backend=replace(settings.backend, account_id=account, api_token=token))
+        settings._replace(backend=settings.backend._replace(account_id=account, api_token=token))
     )
     status = backend.verify_token()  # type: ignore[attr-defined]
     if status != "active":

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from wai.errors import ConfigError, UsageError
 from wai.params import DEFAULT_MAX_TOKENS, PARAMS, check_params
@@ -22,32 +22,36 @@ LOCAL_PRESETS = {  # OpenAI-compatible servers on their usual ports, usable with
 }
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """What the command line said; None means 'not given'."""
 
     backend: str | None = None
     model: str | None = None
     system: str | None = None
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class BackendSettings:
+class BackendSettings(NamedTuple):
     name: str
     type: str
     model: str
     base_url: str
     account_id: str | None = None
-    api_token: str | None = field(default=None, repr=False)
+    api_token: str | None = None  # never shown: see __repr__
     token_source: str | None = None  # where the token came from: "environment" or the file
     gateway: str | None = None
     gateway_base_url: str = GATEWAY_BASE
     context_window: int | None = None
 
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={'<hidden>' if name == 'api_token' and value else repr(value)}"
+            for name, value in zip(self._fields, self, strict=True)
+        )
+        return f"BackendSettings({shown})"
 
-@dataclass(frozen=True)
-class Settings:
+
+class Settings(NamedTuple):
     backend: BackendSettings
     system: str | None
     params: Mapping[str, Any]

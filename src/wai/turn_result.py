@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from wai.backends.base import Usage
 from wai.errors import WaiError
 
 
-@dataclass(frozen=True)
-class TurnResult:
+class TurnResult(NamedTuple):
     text: str
     usage: Usage | None
     finish_reason: str  # "stop", "length", ... from the backend; "interrupted" or "error"

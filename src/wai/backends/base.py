@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 Message = Mapping[str, str]  # {"role": ..., "content": ...}
+NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """Either scoped `messages` or a raw `prompt` (sent with `raw: true`), plus parameters."""
 
     messages: tuple[Message, ...] = ()
     prompt: str | None = None
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = NO_PARAMS
     stream: bool = True
 
 
-@dataclass(frozen=True)
-class HttpCall:
+class HttpCall(NamedTuple):
     """The HTTP request a backend would send; `headers` never hold the secret."""
 
     method: str
@@ -34,8 +34,7 @@ class TextDelta(NamedTuple):  # one per token: a tuple is the cheapest thing to 
     text: str
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
@@ -63,8 +62,7 @@ class Notice:
 Event = TextDelta | Usage | Finish | Notice
 
 
-@dataclass(frozen=True)
-class ModelInfo:
+class ModelInfo(NamedTuple):
     """One model a backend offers."""
 
     id: str

@@ -5,8 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from wai.backends.base import Event, HttpCall, Notice, TextDelta
@@ -19,8 +18,7 @@ MAX_RETRY_AFTER = 60.0  # a server asking for a longer wait gets an error, not a
 MAX_BACKOFF = 8.0
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     retries: int = 3
     backoff: float = 0.5
     connect_timeout: float = 10.0
@@ -31,8 +29,7 @@ ErrorFromResponse = Callable[["httpx.Response"], BackendError]
 EventsFromResponse = Callable[["httpx.Response"], Iterator[Event]]
 
 
-@dataclass(frozen=True)
-class Server:
+class Server(NamedTuple):
     """How to name a server in errors: `where` it was expected, how to `start` it if known."""
 
     where: str

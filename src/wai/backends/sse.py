@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import httpx
 
 
-@dataclass(frozen=True)
-class InvalidEvent:
+class InvalidEvent(NamedTuple):
     """An event whose data is not JSON; it is skipped with a warning."""
 
     data: str

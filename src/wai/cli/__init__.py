@@ -1,16 +1,16 @@
 """The Typer application. Command modules are light; their heavy imports live in the bodies."""
 
-from __future__ import annotations
-
+import functools
+import importlib
 import os
 import sys
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from wai import __version__
-from wai.cli import ask, chat, completions, config, doctor, login, models, sessions
+from wai.cli import completions
 
 
 def _print_version(value: bool) -> None:
@@ -32,16 +32,21 @@ def root(
     ctx.obj = {"debug": debug}
 
 
-COMMANDS: dict[str, typer.Typer | Callable[..., None]] = {  # a command, or a group of them
-    "ask": ask.ask,
-    "chat": chat.chat,
-    "sessions": sessions.app,
-    "models": models.models,
-    "login": login.login,
-    "doctor": doctor.doctor,
-    "config": config.app,
-    "completions": completions.completions,
+COMMANDS = {  # name: "module:attribute" in wai.cli, a command function or a Typer group
+    "ask": "ask:ask",
+    "chat": "chat:chat",
+    "sessions": "sessions:app",
+    "models": "models:models",
+    "login": "login:login",
+    "doctor": "doctor:doctor",
+    "config": "config:app",
+    "completions": "completions:completions",
 }
+
+
+def _load(name: str) -> typer.Typer | Callable[..., None]:
+    module, attribute = COMMANDS[name].split(":")
+    return getattr(importlib.import_module(f"wai.cli.{module}"), attribute)
 
 
 def build_app(only: str | None = None) -> typer.Typer:
@@ -57,9 +62,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback()(root)
-    for name, command in COMMANDS.items():
+    for name in COMMANDS:
         if only is not None and name != only:
             continue
+        command = _load(name)
         if isinstance(command, typer.Typer):
             app.add_typer(command, name=name)
         else:
@@ -67,7 +73,15 @@ def build_app(only: str | None = None) -> typer.Typer:
     return app
 
 
-app = build_app()
+@functools.cache
+def whole_app() -> typer.Typer:
+    return build_app()
+
+
+def __getattr__(name: str) -> Any:  # `wai.cli.app`: the whole application, built when first used
+    if name == "app":
+        return whole_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def invoked_command(args: list[str]) -> str | None:
@@ -79,10 +93,13 @@ def invoked_command(args: list[str]) -> str | None:
     return None
 
 
-def main() -> None:
+def app_for(args: list[str]) -> typer.Typer:
+    """The application this command line needs."""
     if completions.COMPLETE_VAR in os.environ:
         completions.enable_shell_completion()
-        cli = app
-    else:
-        cli = build_app(only=invoked_command(sys.argv[1:]))
-    cli(prog_name="wai")
+        return whole_app()
+    return build_app(only=invoked_command(args))
+
+
+def main() -> None:
+    app_for(sys.argv[1:])(prog_name="wai")

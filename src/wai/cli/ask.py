@@ -1,7 +1,5 @@
 """`wai ask`: one question, one answer."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`wai chat`: the interactive REPL over a session."""
 
-from __future__ import annotations
-
 import typer
 
 from wai.cli import options as opt

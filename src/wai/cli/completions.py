@@ -1,7 +1,5 @@
 """`wai completions bash|zsh|fish`: print the shell's completion script."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """`wai config show|get|set|unset|path|edit`."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

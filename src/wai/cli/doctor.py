@@ -1,7 +1,5 @@
 """`wai doctor`: check configuration, credentials and backends."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

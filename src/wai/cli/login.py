@@ -1,7 +1,5 @@
 """`wai login`: store a verified Cloudflare account id and API token."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`wai models`: the text-generation models a backend offers."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
