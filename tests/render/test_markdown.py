@@ -46,9 +46,11 @@ def whole(text: str, width: int = 80) -> str:
     return out.getvalue()
 
 
-def rendered(deltas: list[str]) -> str:
+def rendered(deltas: list[str], print_interval: float = 0.0) -> str:
+    """What the renderer prints; finished blocks are printed at once (0), only at the end
+    (inf), or in between (the default: once a frame)."""
     out = io.StringIO()
-    renderer = MarkdownRenderer(Environment(stdout=out, environ={}))
+    renderer = MarkdownRenderer(Environment(stdout=out, environ={}), print_interval)
     renderer.console.width = 80
     for delta in deltas:
         renderer.text(delta)
@@ -90,7 +92,9 @@ def test_block_by_block_equals_rich_rendering_the_whole_answer(
     blocks: list[str], cuts: list[int]
 ) -> None:
     text = "\n\n".join(blocks)
-    assert rendered(split_stream(text, cuts)) == whole(text)
+    deltas = split_stream(text, cuts)
+    assert rendered(deltas) == whole(text)  # every finished block printed as it finishes
+    assert rendered(deltas, float("inf")) == whole(text)  # all of them together, at the end
 
 
 # --- in a real terminal -------------------------------------------------------------------------

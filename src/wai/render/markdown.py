@@ -1,16 +1,18 @@
 """Markdown rendered live on a terminal, block by block.
 
 Finished blocks (a blank line outside a code fence, a closed fence) are rendered once and printed
-into the normal scrollback; only the open block lives in a Rich `Live` region, cut to the
-terminal's height and redrawn by Live's own thread at most FRAMES_PER_SECOND times. A token
-costs an append and a look at its own newlines, however long the answer is; what a frame costs
-depends on the open block alone.
+into the normal scrollback, those finished within one frame together (one Markdown document per
+frame, not per block); the open block, and any finished block waiting for the next frame, live in
+a Rich `Live` region, cut to the terminal's height and redrawn by Live's own thread at most
+FRAMES_PER_SECOND times. A token costs an append and a look at its own newlines, however long the
+answer is; what a frame costs depends on the open block alone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import time
 from typing import Any
 
 from wai.env import Environment
@@ -107,16 +109,16 @@ def _indented_code(line: str) -> bool:
 
 
 class _OpenBlock:
-    """The open block, rendered at each frame and cut to the terminal's height."""
+    """What is not printed yet, rendered at each frame and cut to the terminal's height."""
 
-    def __init__(self, blocks: BlockSplitter):
-        self.blocks = blocks
+    def __init__(self, renderer: MarkdownRenderer):
+        self.renderer = renderer
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
         from rich.markdown import Markdown
         from rich.segment import Segment
 
-        text = self.blocks.pending()
+        text = "\n\n".join([*self.renderer.waiting, self.renderer.blocks.pending()])
         if not text.strip():
             return
         lines = console.render_lines(Markdown(text), options, pad=False)
@@ -126,22 +128,31 @@ class _OpenBlock:
 
 
 class MarkdownRenderer:
-    def __init__(self, env: Environment):
+    def __init__(self, env: Environment, print_interval: float = 1 / FRAMES_PER_SECOND):
         from rich.console import Console
 
         self.console = Console(file=env.stdout, no_color=env.no_color, highlight=False)
         self.blocks = BlockSplitter()
+        self.waiting: list[str] = []  # finished blocks for the next print
+        self.print_interval = print_interval  # seconds between prints of finished blocks
+        self.next_print = 0.0
         self.new_line_owed = False  # the last printed element wants a blank line after it
         self.live: Any = None
 
     def text(self, delta: str) -> None:
-        for block in self.blocks.feed(delta):
-            self._print(block)
+        finished = self.blocks.feed(delta)
+        if finished:
+            self.waiting += finished
+        if self.waiting:
+            now = time.monotonic()
+            if now >= self.next_print:
+                self._print_waiting()
+                self.next_print = now + self.print_interval
         if self.live is None:
             from rich.live import Live
 
             self.live = Live(
-                _OpenBlock(self.blocks),
+                _OpenBlock(self),
                 console=self.console,
                 refresh_per_second=FRAMES_PER_SECOND,
                 transient=True,
@@ -152,20 +163,25 @@ class MarkdownRenderer:
 
             start_thread_without_sigint(self.live.start)
 
-    def _print(self, block: str) -> None:
-        """Print a finished block into the scrollback, spaced as Rich spaces a whole document."""
+    def _print_waiting(self) -> None:
+        """Print the finished blocks as one document: Rich renders consecutive finished blocks
+        together exactly as it renders them one by one, and a document costs ~1 ms to set up."""
+        if not self.waiting:
+            return
         from rich.markdown import Markdown
 
-        markdown = Markdown(block)
+        markdown = Markdown("\n\n".join(self.waiting))
         top = [token for token in markdown.parsed if token.level == 0]
-        if not top:
-            return
-        from rich.console import Group, NewLine
-
-        spaced = self.new_line_owed and top[0].type in LEAF_ELEMENTS
         # Live's thread writes its frames under its lock; a print made outside that lock could
-        # land between a frame's "erase the region" and its redraw, and lose lines.
+        # land between a frame's "erase the region" and its redraw, and lose lines (and a frame
+        # drawn between the print and the emptying of `waiting` would show those blocks twice).
         with self.live._lock if self.live is not None else contextlib.nullcontext():
+            self.waiting = []
+            if not top:
+                return
+            from rich.console import Group, NewLine
+
+            spaced = self.new_line_owed and top[0].type in LEAF_ELEMENTS
             self.console.print(Group(NewLine(), markdown) if spaced else markdown)
         last = top[-1]
         kind = last.type.replace("_close", "_open") if last.nesting == -1 else last.type
@@ -178,4 +194,5 @@ class MarkdownRenderer:
             self.live = None
         rest = self.blocks.flush()
         if rest.strip():
-            self._print(rest)
+            self.waiting.append(rest)
+        self._print_waiting()
