@@ -56,6 +56,8 @@ def error_from_response(response: httpx.Response, error: ErrorFactory) -> Backen
     return error(response.status_code, code, message, retry_after)
 
 
+ERROR_KEYS = frozenset({"errors", "error", "success"})  # an event with none of them is no error
+
 EMPTY_ANSWER = BackendError(
     "the backend sent an empty answer",
     hint="try again; a local server does this when the prompt is longer than its context window",
@@ -76,23 +78,27 @@ def events_from_response(
     for item in iter_payloads(response):
         received = True
         data = item.data
-        if isinstance(data, InvalidEvent):
-            if not warned:
+        if type(data) is not dict:
+            if isinstance(data, InvalidEvent) and not warned:
                 warned = True
                 yield Notice(f"warning: skipped an event that is not JSON: {data.data[:80]!r}")
             continue
-        if not isinstance(data, dict):
-            continue
-        code, message = error_of(data)
-        if item.event == "error" or message is not None:
-            message = message or data.get("message") or json.dumps(data)[:200]
-            raise error(None, code, str(message), None)
-        text, reason = text_of(data)
+        if item.event == "error" or not ERROR_KEYS.isdisjoint(data):
+            code, message = error_of(data)
+            if item.event == "error" or message is not None:
+                message = message or data.get("message") or json.dumps(data)[:200]
+                raise error(None, code, str(message), None)
+        text = data.get("response")  # the native dialect, most tokens: no call
+        if type(text) is str and "finish_reason" not in data:
+            reason = None
+        else:
+            text, reason = text_of(data)
         if text:
             yield TextDelta(text)
-        usage = usage_of(data)
-        if usage is not None:
-            yield usage
+        if "usage" in data:
+            usage = usage_of(data)
+            if usage is not None:
+                yield usage
         finish_reason = reason or finish_reason
     if not received:
         raise empty

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -29,46 +30,37 @@ def is_event_stream(response: httpx.Response) -> bool:
 def iter_payloads(response: httpx.Response) -> Iterator[SSEPayload]:
     """Decoded `data:` payloads up to the first `[DONE]` (or the end of the stream).
 
-    httpx-sse's decoders parse complete lines only, so events split across reads at any byte,
-    CRLF line ends and comment lines are handled there; a bare `[DONE]` line is a field they
-    ignore. They are fed line by line (rather than through `EventSource`) to see llama.cpp's
-    `error: {...}` lines, and to keep a last event that the stream ended without a blank line.
+    httpx-sse's line decoder splits the text into complete lines (so events split across reads
+    at any byte and CR or CRLF line ends are handled there); the fields are read here, one test
+    per line, as its event decoder reads them: `data:` lines joined with newlines, `event:`
+    names the event, comments and other fields (a bare `[DONE]` among them) are ignored, and a
+    blank line or the end of the stream ends an event. llama.cpp's `error: {...}` lines are
+    errors.
     """
-    from httpx_sse._decoders import SSEDecoder, SSELineDecoder
+    from httpx_sse._decoders import SSELineDecoder
 
-    lines = SSELineDecoder()
-    events = SSEDecoder()
-
-    def decoded(texts: Iterator[str]) -> Iterator[SSEPayload | None]:
-        for text in texts:
-            for line in lines.decode(text):
-                if line.startswith("error:"):  # llama.cpp's server: `error: {"message": ...}`
-                    yield SSEPayload("error", _decode(line[6:].strip()))
-                    continue
-                sse = events.decode(line)
-                if sse is not None:
-                    yield _payload(sse.event, sse.data)
-        for line in [*lines.flush(), ""]:  # the end of the stream ends a pending event too
-            sse = events.decode(line)
-            if sse is not None:
-                yield _payload(sse.event, sse.data)
-
-    for payload in decoded(response.iter_text()):
-        if payload is DONE:
-            return
-        if payload is not None:
-            yield payload
-
-
-DONE: Any = object()
-
-
-def _payload(event: str, data: str) -> SSEPayload | None:
-    if not data:
-        return None
-    if data.strip() == "[DONE]":
-        return DONE
-    return SSEPayload(event, _decode(data))
+    decoder = SSELineDecoder()
+    event, data = "", []
+    for text in itertools.chain(response.iter_text(), [None]):  # None: the end
+        lines = decoder.decode(text) if text is not None else [*decoder.flush(), ""]
+        for line in lines:
+            if not line:
+                if data:
+                    payload = "\n".join(data) if len(data) > 1 else data[0]
+                    if payload.strip() == "[DONE]":
+                        return
+                    if payload:
+                        yield SSEPayload(event or "message", _decode(payload))
+                    data = []
+                event = ""
+            elif line.startswith("data:"):
+                data.append(line[6:] if line[5:6] == " " else line[5:])
+            elif line == "data":  # a field without a colon has an empty value
+                data.append("")
+            elif line.startswith("error:"):  # llama.cpp's server: `error: {"message": ...}`
+                yield SSEPayload("error", _decode(line[6:].strip()))
+            elif line.startswith("event:"):
+                event = line[7:] if line[6:7] == " " else line[6:]
 
 
 def _decode(data: str) -> Any:

@@ -42,7 +42,24 @@ class Dechunker:
         pos, end, out = 0, len(buffer), []
         state = self.state
         while pos < end and state != _DONE:
-            if state == _DATA:
+            if state == _SIZE:
+                eol = buffer.find(b"\n", pos)
+                if eol < 0:
+                    if end - pos > MAX_LINE:
+                        raise httpx.RemoteProtocolError("malformed chunked body: line too long")
+                    break
+                size = _chunk_size(buffer[pos:eol])
+                pos = eol + 1
+                if size == 0:
+                    state = _TRAILER
+                    continue
+                stop = pos + size
+                if buffer[stop : stop + 2] == b"\r\n":  # the whole chunk is here: most of them
+                    out.append(buffer[pos:stop])
+                    pos = stop + 2
+                    continue
+                state, self.left = _DATA, size
+            elif state == _DATA:
                 piece = buffer[pos : pos + self.left]
                 out.append(piece)
                 pos += len(piece)
@@ -60,30 +77,33 @@ class Dechunker:
                 else:
                     raise httpx.RemoteProtocolError("malformed chunked body: no CRLF after data")
                 state = _SIZE
-            else:  # _SIZE or _TRAILER: a line
+            else:  # _TRAILER: header lines up to a blank one
                 eol = buffer.find(b"\n", pos)
                 if eol < 0:
                     if end - pos > MAX_LINE:
                         raise httpx.RemoteProtocolError("malformed chunked body: line too long")
                     break
-                line = buffer[pos:eol].rstrip(b"\r")
+                if not buffer[pos:eol].rstrip(b"\r"):
+                    state = _DONE
                 pos = eol + 1
-                if state == _TRAILER:
-                    if not line:
-                        state = _DONE
-                    continue
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise httpx.RemoteProtocolError(
-                        f"malformed chunked body: bad chunk size {line[:40]!r}"
-                    ) from None
-                if size < 0:
-                    raise httpx.RemoteProtocolError("malformed chunked body: negative size")
-                state, self.left = (_DATA, size) if size else (_TRAILER, 0)
         self.state = state
         self.pending = buffer[pos:] if state != _DONE else b""
         return b"".join(out)
+
+
+def _chunk_size(line: bytes) -> int:
+    """The size in a chunk-size line (hex, maybe `;extensions`, maybe a CR)."""
+    if b";" in line:
+        line = line.split(b";", 1)[0]
+    try:
+        size = int(line, 16)  # int() ignores the surrounding whitespace, CR included
+    except ValueError:
+        shown = line.rstrip(b"\r")[:40]
+        message = f"malformed chunked body: bad chunk size {shown!r}"
+        raise httpx.RemoteProtocolError(message) from None
+    if size < 0:
+        raise httpx.RemoteProtocolError("malformed chunked body: negative size")
+    return size
 
 
 class ResponseBody(httpx.SyncByteStream):
