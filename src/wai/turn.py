@@ -27,7 +27,7 @@ def run_turn(
         with contextlib.closing(backend.stream(request)) as events:  # type: ignore[arg-type]
             for event in events:
                 if isinstance(event, TextDelta):
-                    if spinner.status is not None:
+                    if spinner.active:
                         spinner.stop()
                     parts.append(event.text)
                     renderer.text(event.text)
@@ -36,7 +36,7 @@ def run_turn(
                 elif isinstance(event, Finish):
                     reason = event.reason
                 elif isinstance(event, Notice):
-                    waiting = spinner.status is not None
+                    waiting = spinner.active
                     spinner.stop()
                     env.notice(event.message)
                     if waiting:
