@@ -336,3 +336,17 @@ def test_a_reader_that_leaves_early_stops_wai_quietly(server: WorkersAIServer) -
     stderr = process.stderr.read()
     assert process.wait(timeout=30) == 141
     assert stderr == b""
+
+
+def test_a_reader_that_leaves_early_stops_live_markdown_quietly(server: WorkersAIServer) -> None:
+    # The first block is finished (so printed) once the next one starts.
+    first = sse(*token_events(["A first paragraph.\n\nThe next one\n"]), done=False)
+    rest = sse(*token_events(["More text, in paragraphs.\n\n"] * 200))
+    server.enqueue(Reply(chunks=[first, rest], pause_before=[1]))
+    process = popen_wai("ask", "--markdown", "hi")
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().rstrip() == b"A first paragraph."  # Rich pads lines
+    process.stdout.close()  # like `| head -1`
+    server.gate.release()
+    stderr = process.stderr.read()
+    assert (process.wait(timeout=30), stderr) == (141, b"")

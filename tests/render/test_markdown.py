@@ -46,11 +46,11 @@ def whole(text: str, width: int = 80) -> str:
     return out.getvalue()
 
 
-def rendered(deltas: list[str], print_interval: float = 0.0) -> str:
-    """What the renderer prints; finished blocks are printed at once (0), only at the end
-    (inf), or in between (the default: once a frame)."""
+def rendered(deltas: list[str], frame_interval: float | None = 0.0) -> str:
+    """What the renderer prints; finished blocks are printed in frames as fast as they come (0),
+    or all at the end (None)."""
     out = io.StringIO()
-    renderer = MarkdownRenderer(Environment(stdout=out, environ={}), print_interval)
+    renderer = MarkdownRenderer(Environment(stdout=out, environ={}), frame_interval)
     renderer.console.width = 80
     for delta in deltas:
         renderer.text(delta)
@@ -93,8 +93,8 @@ def test_block_by_block_equals_rich_rendering_the_whole_answer(
 ) -> None:
     text = "\n\n".join(blocks)
     deltas = split_stream(text, cuts)
-    assert rendered(deltas) == whole(text)  # every finished block printed as it finishes
-    assert rendered(deltas, float("inf")) == whole(text)  # all of them together, at the end
+    assert rendered(deltas) == whole(text)  # finished blocks printed in frames as they come
+    assert rendered(deltas, None) == whole(text)  # all of them together, at the end
 
 
 # --- in a real terminal -------------------------------------------------------------------------

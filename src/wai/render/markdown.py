@@ -1,19 +1,19 @@
 """Markdown rendered live on a terminal, block by block.
 
 Finished blocks (a blank line outside a code fence, a closed fence) are rendered once and printed
-into the normal scrollback, those finished within one frame together (one Markdown document per
-frame, not per block); the open block, and any finished block waiting for the next frame, live in
-a Rich `Live` region, cut to the terminal's height and redrawn by Live's own thread at most
-FRAMES_PER_SECOND times. A token costs an append and a look at its own newlines, however long the
-answer is; what a frame costs depends on the open block alone.
+into the normal scrollback, those finished within one frame together; only the open block lives
+in a Rich `Live` region, cut to the terminal's height. Both happen in a frame thread, at most
+FRAMES_PER_SECOND times a second. A token costs an append and a look at its own newlines, however
+long the answer is; what a frame costs depends on what finished since the last one.
 """
 
 from __future__ import annotations
 
-import contextlib
+import collections
+import functools
 import re
-import time
-from typing import Any
+import threading
+from typing import Any, ClassVar
 
 from wai.env import Environment
 from wai.turn_result import TurnResult
@@ -109,90 +109,150 @@ def _indented_code(line: str) -> bool:
 
 
 class _OpenBlock:
-    """What is not printed yet, rendered at each frame and cut to the terminal's height."""
+    """The open block, rendered at each frame and cut to the terminal's height."""
 
     def __init__(self, renderer: MarkdownRenderer):
         self.renderer = renderer
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
-        from rich.markdown import Markdown
         from rich.segment import Segment
 
-        text = "\n\n".join([*self.renderer.waiting, self.renderer.blocks.pending()])
+        with self.renderer.lock:
+            text = self.renderer.blocks.pending()
         if not text.strip():
             return
-        lines = console.render_lines(Markdown(text), options, pad=False)
+        lines = console.render_lines(markdown_class()(text), options, pad=False)
         for line in lines[-max(1, options.size.height - 1) :]:
             yield from line
             yield Segment.line()
 
 
-class MarkdownRenderer:
-    def __init__(self, env: Environment, print_interval: float = 1 / FRAMES_PER_SECOND):
-        from rich.console import Console
+@functools.cache
+def markdown_class() -> Any:
+    """Rich's Markdown, with each code language's lexer made once instead of once per block
+    (~1 ms each): the same output."""
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+    from rich.markdown import CodeBlock, Markdown
+    from rich.syntax import Syntax
 
-        self.console = Console(file=env.stdout, no_color=env.no_color, highlight=False)
+    @functools.cache
+    def lexer(name: str) -> Any:
+        try:  # the options Syntax gives a lexer it finds by name
+            return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=4)
+        except ClassNotFound:
+            return name  # Syntax falls back to plain text, as for an unknown name
+
+    class FastCodeBlock(CodeBlock):
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            code = str(self.text).rstrip()
+            yield Syntax(code, lexer(self.lexer_name), theme=self.theme, word_wrap=True, padding=1)
+
+    class FastMarkdown(Markdown):
+        elements: ClassVar = {
+            **Markdown.elements,
+            "fence": FastCodeBlock,
+            "code_block": FastCodeBlock,
+        }
+
+    return FastMarkdown
+
+
+def _console(env: Environment) -> Any:
+    from rich.console import Console
+
+    class QuietConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich exits with status 1 here; wai's CLI layer exits 141 quietly, as for plain text.
+            raise BrokenPipeError
+
+    return QuietConsole(file=env.stdout, no_color=env.no_color, highlight=False)
+
+
+class MarkdownRenderer:
+    """Tokens go to the block splitter (the caller's thread); a frame thread, at most
+    FRAMES_PER_SECOND times, prints the blocks finished since the last frame as one document
+    (a Markdown document costs ~1 ms to set up, and each print redraws the live region) and
+    redraws the open block. Each block is rendered once, and the caller never waits for Rich."""
+
+    def __init__(self, env: Environment, frame_interval: float | None = 1 / FRAMES_PER_SECOND):
+        self.console = _console(env)
         self.blocks = BlockSplitter()
-        self.waiting: list[str] = []  # finished blocks for the next print
-        self.print_interval = print_interval  # seconds between prints of finished blocks
-        self.next_print = 0.0
+        self.lock = threading.Lock()  # the splitter and `finished`, between the two threads
+        self.finished: collections.deque[str] = collections.deque()  # for the next frame
+        self.frame_interval = frame_interval  # None: no frames, everything at the end
         self.new_line_owed = False  # the last printed element wants a blank line after it
         self.live: Any = None
+        self.stopping = threading.Event()
+        self.frames: threading.Thread | None = None
+        self.failure: BaseException | None = None  # the frame thread's, raised in the caller's
 
     def text(self, delta: str) -> None:
-        finished = self.blocks.feed(delta)
-        if finished:
-            self.waiting += finished
-        if self.waiting:
-            now = time.monotonic()
-            if now >= self.next_print:
-                self._print_waiting()
-                self.next_print = now + self.print_interval
+        if self.failure is not None:
+            raise self.failure  # a closed stdout (BrokenPipeError), say
+        with self.lock:
+            self.finished.extend(self.blocks.feed(delta))
         if self.live is None:
             from rich.live import Live
 
             self.live = Live(
                 _OpenBlock(self),
                 console=self.console,
-                refresh_per_second=FRAMES_PER_SECOND,
+                auto_refresh=False,
                 transient=True,
                 redirect_stdout=False,
                 redirect_stderr=False,
             )
+            self.live.start()
             from wai.render import start_thread_without_sigint
 
-            start_thread_without_sigint(self.live.start)
+            self.frames = threading.Thread(target=self._run_frames, daemon=True)
+            start_thread_without_sigint(self.frames.start)
 
-    def _print_waiting(self) -> None:
+    def _run_frames(self) -> None:
+        try:
+            while not self.stopping.wait(self.frame_interval):
+                # Live's lock: a print or a redraw must not land between another frame's
+                # "erase the region" and its redraw (lines would be lost).
+                with self.live._lock:
+                    if not self._print_finished():  # a print redraws the region itself
+                        self.live.refresh()
+        except BaseException as error:
+            self.failure = error
+
+    def _print_finished(self) -> bool:
         """Print the finished blocks as one document: Rich renders consecutive finished blocks
-        together exactly as it renders them one by one, and a document costs ~1 ms to set up."""
-        if not self.waiting:
-            return
-        from rich.markdown import Markdown
-
-        markdown = Markdown("\n\n".join(self.waiting))
+        together exactly as it renders them one by one. False when there were none."""
+        with self.lock:
+            batch = [self.finished.popleft() for _ in range(len(self.finished))]
+        if not batch:
+            return False
+        markdown = markdown_class()("\n\n".join(batch))
         top = [token for token in markdown.parsed if token.level == 0]
-        # Live's thread writes its frames under its lock; a print made outside that lock could
-        # land between a frame's "erase the region" and its redraw, and lose lines (and a frame
-        # drawn between the print and the emptying of `waiting` would show those blocks twice).
-        with self.live._lock if self.live is not None else contextlib.nullcontext():
-            self.waiting = []
-            if not top:
-                return
-            from rich.console import Group, NewLine
+        if not top:
+            return True
+        from rich.console import Group, NewLine
 
-            spaced = self.new_line_owed and top[0].type in LEAF_ELEMENTS
-            self.console.print(Group(NewLine(), markdown) if spaced else markdown)
+        spaced = self.new_line_owed and top[0].type in LEAF_ELEMENTS
+        self.console.print(Group(NewLine(), markdown) if spaced else markdown)
         last = top[-1]
         kind = last.type.replace("_close", "_open") if last.nesting == -1 else last.type
         element = markdown.elements.get(kind)
         self.new_line_owed = bool(element and element.new_line)
+        return True
 
     def finish(self, result: TurnResult) -> None:
+        if self.frames is not None:
+            self.stopping.set()
+            self.frames.join()
+            self.frames = None
+        if self.failure is not None:
+            raise self.failure
         if self.live is not None:
             self.live.stop()  # transient: the open block's region is cleared
             self.live = None
-        rest = self.blocks.flush()
-        if rest.strip():
-            self.waiting.append(rest)
-        self._print_waiting()
+        with self.lock:
+            rest = self.blocks.flush()
+            if rest.strip():
+                self.finished.append(rest)
+        self._print_finished()
