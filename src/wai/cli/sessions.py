@@ -266,11 +266,12 @@ def _transcript(session: Session) -> str:
 
 def _print_rendered(env: Environment, session: Session) -> None:
     """The transcript on a terminal: answers rendered as markdown, everything else as typed."""
-    from rich.console import Console
     from rich.markdown import Markdown
     from rich.text import Text
 
-    console = Console(file=env.stdout, no_color=env.no_color, highlight=False)
+    from wai.render import rich_console
+
+    console = rich_console(env)
     console.print(Text(_heading(session), style="dim"), soft_wrap=True)
     for message in session.messages:
         console.print()

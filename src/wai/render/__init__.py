@@ -18,6 +18,19 @@ class Renderer(Protocol):
     def finish(self, result: TurnResult) -> None: ...
 
 
+def rich_console(env: Environment) -> Any:
+    """A Rich console on stdout. When the reader goes away (`| head`), Rich's own handling exits
+    with status 1; this one raises BrokenPipeError, which the CLI layer turns into a quiet 141,
+    as for plain text."""
+    from rich.console import Console
+
+    class QuietConsole(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    return QuietConsole(file=env.stdout, no_color=env.no_color, highlight=False)
+
+
 def start_thread_without_sigint(start: Callable[[], None]) -> None:
     """Call `start`, which starts a helper thread (Rich's refresh thread), with SIGINT blocked,
     so that the thread never takes a Ctrl-C: it must reach the main thread, which may be blocked

@@ -16,6 +16,7 @@ import threading
 from typing import Any, ClassVar
 
 from wai.env import Environment
+from wai.render import rich_console
 from wai.turn_result import TurnResult
 
 FRAMES_PER_SECOND = 20
@@ -158,17 +159,6 @@ def markdown_class() -> Any:
     return FastMarkdown
 
 
-def _console(env: Environment) -> Any:
-    from rich.console import Console
-
-    class QuietConsole(Console):
-        def on_broken_pipe(self) -> None:
-            # Rich exits with status 1 here; wai's CLI layer exits 141 quietly, as for plain text.
-            raise BrokenPipeError
-
-    return QuietConsole(file=env.stdout, no_color=env.no_color, highlight=False)
-
-
 class MarkdownRenderer:
     """Tokens go to the block splitter (the caller's thread); a frame thread, at most
     FRAMES_PER_SECOND times, prints the blocks finished since the last frame as one document
@@ -176,7 +166,7 @@ class MarkdownRenderer:
     redraws the open block. Each block is rendered once, and the caller never waits for Rich."""
 
     def __init__(self, env: Environment, frame_interval: float | None = 1 / FRAMES_PER_SECOND):
-        self.console = _console(env)
+        self.console = rich_console(env)
         self.blocks = BlockSplitter()
         self.lock = threading.Lock()  # the splitter and `finished`, between the two threads
         self.finished: collections.deque[str] = collections.deque()  # for the next frame
