@@ -99,4 +99,3 @@ def test_a_spinner_shows_until_the_first_token(server: WorkersAIServer) -> None:
     child.close()
     assert child.exitstatus == 0
     assert "Answer here" in screen_text(child.before)
-
