@@ -3,7 +3,6 @@
 import functools
 import importlib
 import os
-import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -99,7 +98,3 @@ def app_for(args: list[str]) -> typer.Typer:
         completions.enable_shell_completion()
         return whole_app()
     return build_app(only=invoked_command(args))
-
-
-def main() -> None:
-    app_for(sys.argv[1:])(prog_name="wai")
