@@ -447,9 +447,10 @@ def main() -> None:
         return serve()
     runs = 3 if args.quick else max(1, args.runs)
     if not Path(PYTHON).exists():
-        print(f"creating {BENCH_VENV} with `pip install -e {ROOT}` (once)", flush=True)
+        print(f"creating {BENCH_VENV}", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
-        subprocess.run([PYTHON, "-m", "pip", "install", "-q", "-e", str(ROOT)], check=True)
+    # Every time: the dependencies or the console script's entry point may have changed.
+    subprocess.run([PYTHON, "-m", "pip", "install", "-q", "-e", str(ROOT)], check=True)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     cpus = len(os.sched_getaffinity(0))
     print(f"load average: {load}; nproc: {cpus}; runs: {runs}; python: {PYTHON}", flush=True)
