@@ -16,7 +16,7 @@ import threading
 from typing import Any, ClassVar
 
 from wai.env import Environment
-from wai.render import rich_console
+from wai.render import rich_console, start_thread_without_sigint
 from wai.turn_result import TurnResult
 
 FRAMES_PER_SECOND = 20
@@ -194,8 +194,6 @@ class MarkdownRenderer:
                 redirect_stderr=False,
             )
             self.live.start()
-            from wai.render import start_thread_without_sigint
-
             self.frames = threading.Thread(target=self._run_frames, daemon=True)
             start_thread_without_sigint(self.frames.start)
 
@@ -236,11 +234,11 @@ class MarkdownRenderer:
             self.stopping.set()
             self.frames.join()
             self.frames = None
+        if self.live is not None:
+            live, self.live = self.live, None
+            live.stop()  # transient: the open block's region is cleared, the cursor shown
         if self.failure is not None:
             raise self.failure
-        if self.live is not None:
-            self.live.stop()  # transient: the open block's region is cleared
-            self.live = None
         with self.lock:
             rest = self.blocks.flush()
             if rest.strip():
