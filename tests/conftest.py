@@ -34,6 +34,8 @@ CLEARED = (
     "PYTHONUNBUFFERED",
     "VISUAL",
     "EDITOR",
+    *(f"{scheme}_proxy" for scheme in ("http", "https", "all", "no")),  # tests talk to 127.0.0.1
+    *(f"{scheme}_PROXY" for scheme in ("HTTP", "HTTPS", "ALL", "NO")),
 )
 
 

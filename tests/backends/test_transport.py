@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import wai
+from tests.servers.workers_ai import ACCOUNT, DEFAULT_MODEL, TOKEN, Reply, sse, token_events
 from wai.backends.transport import Dechunker, StdlibTransport
 
 
@@ -210,3 +212,37 @@ def test_a_refused_connection_is_a_connect_error(closed_port: int) -> None:
 def test_other_schemes_are_refused() -> None:
     with pytest.raises(httpx.UnsupportedProtocol):
         StdlibTransport().handle_request(httpx.Request("GET", "ftp://127.0.0.1/"))
+
+
+def test_a_proxy_from_the_environment_still_carries_the_request(
+    isolated, raw_server, closed_port: int
+) -> None:
+    """httpx mounts its own transport for HTTP_PROXY; wai's is for direct connections only."""
+    answer = sse(*token_events(["Hello", " through", " a proxy"]))
+    proxy = raw_server(HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + chunked([answer]))
+    base_url = f"http://127.0.0.1:{closed_port}/client/v4"  # refused if the proxy were skipped
+    run = wai(
+        "ask",
+        "--plain",
+        "--no-save",
+        "hi",
+        env={
+            "CLOUDFLARE_API_BASE_URL": base_url,
+            "CLOUDFLARE_ACCOUNT_ID": ACCOUNT,
+            "CLOUDFLARE_API_TOKEN": TOKEN,
+            "HTTP_PROXY": f"http://127.0.0.1:{proxy.port}",
+        },
+    )
+    assert (run.exit_code, run.stdout, run.stderr) == (0, "Hello through a proxy", "")
+    proxy.thread.join(10)
+    request_line = proxy.request.split(b"\r\n", 1)[0].decode()
+    assert request_line == (f"POST {base_url}/accounts/{ACCOUNT}/ai/run/{DEFAULT_MODEL} HTTP/1.1")
+
+
+def test_no_proxy_sends_the_request_directly(server, closed_port: int) -> None:
+    server.enqueue(Reply.stream(sse(*token_events(["Hello", " directly"]))))
+    proxy = f"http://127.0.0.1:{closed_port}"  # refused if it were used
+    run = wai(
+        "ask", "--plain", "--no-save", "hi", env={"HTTP_PROXY": proxy, "NO_PROXY": "127.0.0.1"}
+    )
+    assert (run.exit_code, run.stdout, run.stderr) == (0, "Hello directly", "")

@@ -97,11 +97,21 @@ def stream_call(
 
 
 def _client(timeout: httpx.Timeout) -> httpx.Client:
+    """A client on wai's own transport; the proxies the environment names (HTTP_PROXY and the
+    like, NO_PROXY) keep httpx's, mounted as httpx mounts them itself when it picks the transport
+    (it skips the environment when given one)."""
     import httpx
+    from httpx._utils import get_environment_proxies
 
     from wai.backends.transport import StdlibTransport
 
-    return httpx.Client(timeout=timeout, follow_redirects=False, transport=StdlibTransport())
+    mounts = {
+        pattern: None if proxy is None else httpx.HTTPTransport(proxy=proxy)
+        for pattern, proxy in get_environment_proxies().items()
+    }
+    return httpx.Client(
+        timeout=timeout, follow_redirects=False, transport=StdlibTransport(), mounts=mounts
+    )
 
 
 def _delay(attempt: int, retry_after: float | None, backoff: float) -> float:

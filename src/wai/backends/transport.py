@@ -6,7 +6,8 @@ every chunk of a chunked stream (one per token) into events through a state mach
 token. Here a read of up to 64 KiB is de-chunked in one pass, so a burst of tokens costs one
 trip through httpx's decoders. http.client itself is already loaded by `import httpx`.
 
-Proxies from the environment still work: httpx mounts its own (httpcore) transports for them.
+Proxies from the environment are mounted on httpx's own (httpcore) transports: see
+wai.backends.http._client.
 """
 
 from __future__ import annotations
