@@ -116,27 +116,56 @@ def screen_lines(raw: bytes) -> list[str]:
     return lines
 
 
-def test_a_long_answer_appears_exactly_once_in_the_scrollback(server: WorkersAIServer) -> None:
-    text = "\n\n".join(
-        "\n\n".join([f"## Part {i}", *BLOCKS[1:8], f"Closing words of part {i}."])
-        for i in range(1, 7)
-    )
-    tokens = [text[i : i + 7] for i in range(0, len(text), 7)]  # about 7 characters a token
-    server.enqueue(Reply.stream(sse(*token_events(tokens)), split=256))
-    child = pexpect.spawn(
+LONG_ANSWER = "\n\n".join(
+    "\n\n".join([f"## Part {i}", *BLOCKS[1:8], f"Closing words of part {i}."]) for i in range(1, 7)
+)
+
+
+def spawn_ask() -> pexpect.spawn:
+    return pexpect.spawn(
         sys.executable,
         ["-m", "wai", "ask", "--no-save", "hi"],
         env={**os.environ, "TERM": "xterm-256color", "NO_COLOR": "1"},
         dimensions=(ROWS, COLUMNS),
         timeout=60,
     )
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
 
+
+def assert_shown_once(raw: bytes, text: str) -> None:
     expected = [line.rstrip() for line in whole(text, COLUMNS).splitlines()]
     while expected and not expected[-1]:
         expected.pop()
-    shown = screen_lines(child.before)
+    shown = screen_lines(raw)
     assert len(expected) > 3 * ROWS  # taller than the terminal
     assert shown == expected
+
+
+def test_a_long_answer_appears_exactly_once_in_the_scrollback(server: WorkersAIServer) -> None:
+    text = LONG_ANSWER
+    tokens = [text[i : i + 7] for i in range(0, len(text), 7)]  # about 7 characters a token
+    server.enqueue(Reply.stream(sse(*token_events(tokens)), split=256))
+    child = spawn_ask()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert_shown_once(child.before, text)
+
+
+def test_blocks_printed_while_the_answer_streams_appear_once(server: WorkersAIServer) -> None:
+    """The frame thread prints finished blocks above the live region mid-answer; what is on the
+    screen at the end is still the whole answer, once."""
+    text = LONG_ANSWER
+    mark = "Closing words of part 3."
+    tokens = [text[i : i + 7] for i in range(0, len(text), 7)]
+    events = token_events(tokens)
+    cut = (text.index(mark) + len(mark)) // 7 + 1  # up to the end of part 3, then the gate
+    first, rest = sse(*events[:cut], done=False), sse(*events[cut:])
+    server.enqueue(Reply(chunks=[first, rest], pause_before=[1]))
+    child = spawn_ask()
+    child.expect("Closing words of part 3")  # printed by a frame while the stream waits
+    seen = child.before + child.after
+    server.gate.release()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert_shown_once(seen + child.before, text)
