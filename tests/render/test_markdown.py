@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import re
 import sys
 
 import pexpect
@@ -17,7 +18,7 @@ from rich.markdown import Markdown
 
 from tests.servers.workers_ai import Reply, WorkersAIServer, sse, token_events
 from wai.env import Environment
-from wai.render.markdown import BlockSplitter, MarkdownRenderer
+from wai.render.markdown import BlockSplitter, MarkdownRenderer, markdown_class
 from wai.turn_result import TurnResult
 
 BLOCKS = [
@@ -169,3 +170,19 @@ def test_blocks_printed_while_the_answer_streams_appear_once(server: WorkersAISe
     child.close()
     assert child.exitstatus == 0
     assert_shown_once(seen + child.before, text)
+
+
+def test_wai_markdown_renders_exactly_as_rich_colours_included() -> None:
+    """The lexer and theme made once per answer change nothing (hyperlink ids aside: Rich draws
+    a new random one at every render)."""
+    text = "\n\n".join(
+        [*BLOCKS, "```rust\nfn main() {}\n```", "```no-such-language\nx\n```", "[a](https://x.y)"]
+    )
+
+    def coloured(markdown: Markdown) -> str:
+        out = io.StringIO()
+        Console(file=out, width=80, force_terminal=True, color_system="truecolor").print(markdown)
+        return re.sub(r"id=\d+", "id=", out.getvalue())
+
+    assert coloured(markdown_class()(text)) == coloured(Markdown(text))
+    assert coloured(markdown_class()(text)) == coloured(markdown_class()(text))  # twice the same

@@ -130,8 +130,9 @@ class _OpenBlock:
 
 @functools.cache
 def markdown_class() -> Any:
-    """Rich's Markdown, with each code language's lexer made once instead of once per block
-    (~1 ms each): the same output."""
+    """Rich's Markdown, with each code language's lexer and the colour theme made once instead of
+    once per block (a lexer costs ~1 ms, and a fresh theme looks up every token's style again):
+    the same output."""
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
     from rich.markdown import CodeBlock, Markdown
@@ -144,10 +145,14 @@ def markdown_class() -> Any:
         except ClassNotFound:
             return name  # Syntax falls back to plain text, as for an unknown name
 
+    theme = functools.cache(Syntax.get_theme)
+
     class FastCodeBlock(CodeBlock):
         def __rich_console__(self, console: Any, options: Any) -> Any:
             code = str(self.text).rstrip()
-            yield Syntax(code, lexer(self.lexer_name), theme=self.theme, word_wrap=True, padding=1)
+            yield Syntax(
+                code, lexer(self.lexer_name), theme=theme(self.theme), word_wrap=True, padding=1
+            )
 
     class FastMarkdown(Markdown):
         elements: ClassVar = {
