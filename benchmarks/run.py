@@ -117,9 +117,14 @@ def stream_events(n: int) -> Iterator[bytes]:
 
 class Handler(BaseHTTPRequestHandler):
     """POST .../accounts/ACCOUNT/ai/run/<model> streams an answer of N tokens for "tokens=N",
-    chunked (as Workers AI streams), one chunk and one send per event, as fast as it can."""
+    chunked (as Workers AI streams), one chunk and one send per event, as fast as it can.
+
+    With `prebuilt`, the events are encoded before the first is sent, and the body has a
+    Content-Length instead: the first version of this server, a faster floor than any model
+    server (kept to compare with earlier tables)."""
 
     protocol_version = "HTTP/1.1"
+    prebuilt = False
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -141,19 +146,28 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Transfer-Encoding", "chunked")
+        events = list(stream_events(n)) if self.prebuilt else None
+        if events is not None:
+            self.send_header("Content-Length", str(sum(map(len, events))))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
         write = self.wfile.write  # unbuffered: every write is one send
+        if events is not None:
+            for event in events:
+                write(event)
+            return
         for event in stream_events(n):
             write(b"%x\r\n%s\r\n" % (len(event), event))
         write(b"0\r\n\r\n")
 
 
-def serve() -> None:
+def serve(prebuilt: bool) -> None:
     """The server's own process (so that it never waits for the benchmark's GIL): print the
     port, serve until stdin closes."""
+    Handler.prebuilt = prebuilt
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -164,9 +178,12 @@ def serve() -> None:
 class Server:
     """The server in a child process, for a `with` block."""
 
+    def __init__(self, prebuilt: bool = False) -> None:
+        self.prebuilt = prebuilt
+
     def __enter__(self) -> Server:
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve"],
+            [sys.executable, __file__, "--serve", *(["--prebuilt"] if self.prebuilt else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -337,10 +354,10 @@ def environment(base_url: str, config: str, data: str) -> dict[str, str]:
     return env
 
 
-def benchmark(runs: int, timeout: float) -> list[Row]:
+def benchmark(runs: int, timeout: float, prebuilt: bool) -> list[Row]:
     wai = [str(BENCH_VENV / "bin" / "wai")]  # the console script, as a user runs it
     ask = [*wai, "ask", "--no-save"]
-    with Server() as server, tempfile.TemporaryDirectory() as tmp:
+    with Server(prebuilt) as server, tempfile.TemporaryDirectory() as tmp:
         config, data = Path(tmp, "config"), Path(tmp, "data")
         config.mkdir()
         data.mkdir()
@@ -441,10 +458,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="timed runs of each (default 7)")
     parser.add_argument("--quick", action="store_true", help="3 runs: a smoke check")
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed per run")
+    parser.add_argument(
+        "--prebuilt",
+        action="store_true",
+        help="the server encodes every event first and sends a Content-Length (the first "
+        "benchmark's server: a faster floor than any model server)",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        return serve()
+        return serve(args.prebuilt)
     runs = 3 if args.quick else max(1, args.runs)
     if not Path(PYTHON).exists():
         print(f"creating {BENCH_VENV}", flush=True)
@@ -453,9 +476,10 @@ def main() -> None:
     subprocess.run([PYTHON, "-m", "pip", "install", "-q", "-e", str(ROOT)], check=True)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     cpus = len(os.sched_getaffinity(0))
-    print(f"load average: {load}; nproc: {cpus}; runs: {runs}; python: {PYTHON}", flush=True)
+    server = "prebuilt, Content-Length" if args.prebuilt else "chunked, encoded as sent"
+    print(f"load average: {load}; nproc: {cpus}; runs: {runs}; server: {server}", flush=True)
     start = time.perf_counter()
-    rows = benchmark(runs, args.timeout)
+    rows = benchmark(runs, args.timeout, args.prebuilt)
     after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     took = time.perf_counter() - start
     print(f"\n{table(rows)}\n\ntook {took:.0f} s; load average after: {after}")
