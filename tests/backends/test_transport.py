@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -90,7 +90,10 @@ class RawServer:
         connection, _ = self.listener.accept()
         with connection:
             while b"\r\n\r\n" not in self.request:
-                self.request += connection.recv(65536)
+                data = connection.recv(65536)
+                if not data:
+                    return
+                self.request += data
             head, _, body = self.request.partition(b"\r\n\r\n")
             length = next(
                 (
@@ -100,8 +103,8 @@ class RawServer:
                 ),
                 0,
             )
-            while len(body) < length:
-                body += connection.recv(65536)
+            while len(body) < length and (data := connection.recv(65536)):
+                body += data
                 self.request = head + b"\r\n\r\n" + body
             connection.sendall(self.reply)
             if self.stall:
@@ -114,7 +117,7 @@ class RawServer:
 
 
 @pytest.fixture
-def raw_server() -> Iterator[type[RawServer]]:
+def raw_server() -> Iterator[Callable[..., RawServer]]:
     servers: list[RawServer] = []
 
     def start(reply: bytes, **kwargs: bool) -> RawServer:
@@ -122,7 +125,7 @@ def raw_server() -> Iterator[type[RawServer]]:
         servers.append(server)
         return server
 
-    yield start  # type: ignore[misc]
+    yield start
     for server in servers:
         server.close()
 
