@@ -44,10 +44,8 @@ class Dechunker:
         state = self.state
         while pos < end and state != _DONE:
             if state == _SIZE:
-                eol = buffer.find(b"\n", pos)
+                eol = _line_end(buffer, pos)
                 if eol < 0:
-                    if end - pos > MAX_LINE:
-                        raise httpx.RemoteProtocolError("malformed chunked body: line too long")
                     break
                 size = _chunk_size(buffer[pos:eol])
                 pos = eol + 1
@@ -79,10 +77,8 @@ class Dechunker:
                     raise httpx.RemoteProtocolError("malformed chunked body: no CRLF after data")
                 state = _SIZE
             else:  # _TRAILER: header lines up to a blank one
-                eol = buffer.find(b"\n", pos)
+                eol = _line_end(buffer, pos)
                 if eol < 0:
-                    if end - pos > MAX_LINE:
-                        raise httpx.RemoteProtocolError("malformed chunked body: line too long")
                     break
                 if not buffer[pos:eol].rstrip(b"\r"):
                     state = _DONE
@@ -90,6 +86,14 @@ class Dechunker:
         self.state = state
         self.pending = buffer[pos:] if state != _DONE else b""
         return b"".join(out)
+
+
+def _line_end(buffer: bytes, pos: int) -> int:
+    """Where the line starting at `pos` ends (its newline), or -1 while it is incomplete."""
+    eol = buffer.find(b"\n", pos)
+    if eol < 0 and len(buffer) - pos > MAX_LINE:
+        raise httpx.RemoteProtocolError("malformed chunked body: line too long")
+    return eol
 
 
 def _chunk_size(line: bytes) -> int:
