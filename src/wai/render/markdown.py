@@ -9,7 +9,6 @@ long the answer is; what a frame costs depends on what finished since the last o
 
 from __future__ import annotations
 
-import collections
 import functools
 import re
 import threading
@@ -174,7 +173,7 @@ class MarkdownRenderer:
         self.console = rich_console(env)
         self.blocks = BlockSplitter()
         self.lock = threading.Lock()  # the splitter and `finished`, between the two threads
-        self.finished: collections.deque[str] = collections.deque()  # for the next frame
+        self.finished: list[str] = []  # for the next frame
         self.frame_interval = frame_interval  # None: no frames, everything at the end
         self.new_line_owed = False  # the last printed element wants a blank line after it
         self.live: Any = None
@@ -186,7 +185,7 @@ class MarkdownRenderer:
         if self.failure is not None:
             raise self.failure  # a closed stdout (BrokenPipeError), say
         with self.lock:
-            self.finished.extend(self.blocks.feed(delta))
+            self.finished += self.blocks.feed(delta)
         if self.live is None:
             from rich.live import Live
 
@@ -217,7 +216,7 @@ class MarkdownRenderer:
         """Print the finished blocks as one document: Rich renders consecutive finished blocks
         together exactly as it renders them one by one. False when there were none."""
         with self.lock:
-            batch = [self.finished.popleft() for _ in range(len(self.finished))]
+            batch, self.finished = self.finished, []
         if not batch:
             return False
         markdown = markdown_class()("\n\n".join(batch))
