@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from wai.context import estimate_messages
 from wai.conversation import Conversation
-from wai.env import Environment
+from wai.conversation.store import SessionStore
+from wai.conversation.window import estimate_messages
+from wai.environment import Environment
 from wai.errors import UsageError, WaiError
-from wai.sessions import SessionStore, data_dir
 from wai.settings import Options
+from wai.settings.paths import data_dir
 
 
 @dataclass(frozen=True)
@@ -224,8 +225,8 @@ class Repl:
         self.env.notice(f"backend: {backend.name} (model {backend.model})")
 
     def cmd_set(self, argument: str) -> None:
-        from wai.config import parse_value
-        from wai.params import PARAMS
+        from wai.settings.file import parse_value
+        from wai.settings.params import PARAMS
 
         if not argument:
             params = self.conversation.settings.params
@@ -274,7 +275,7 @@ class Repl:
         self._show_recent()
 
     def cmd_rename(self, name: str) -> None:
-        from wai.sessions import check_name
+        from wai.conversation.store import check_name
 
         if not name:
             raise UsageError("usage: /rename NAME")

@@ -17,9 +17,9 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from tests.servers.workers_ai import Reply, WorkersAIServer, sse, token_events
-from wai.env import Environment
+from wai.backends.base import TurnResult
+from wai.environment import Environment
 from wai.render.markdown import BlockSplitter, MarkdownRenderer, markdown_class
-from wai.turn_result import TurnResult
 
 BLOCKS = [
     "# A heading",

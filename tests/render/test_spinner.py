@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import threading
 
-from wai.env import Environment
+from wai.environment import Environment
 from wai.render.spinner import Spinner
 
 

@@ -1,4 +1,5 @@
-"""What every backend takes (a Request) and yields (events), whatever its protocol."""
+"""What every backend takes (a Request) and yields (events), whatever its protocol, and what a
+turn made of those events (TurnResult, which the renderers and the conversation both take)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
+
+from wai.errors import WaiError
 
 Message = Mapping[str, str]  # {"role": ..., "content": ...}
 NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
@@ -60,6 +63,20 @@ class Notice:
 
 
 Event = TextDelta | Usage | Finish | Notice
+
+
+class TurnResult(NamedTuple):
+    """What one turn produced: the text, the usage and why it ended."""
+
+    text: str
+    usage: Usage | None
+    finish_reason: str  # "stop", "length", ... from the backend; "interrupted" or "error"
+    error: WaiError | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        """The answer stopped early (Ctrl-C, an error): what arrived is partial."""
+        return self.finish_reason in ("interrupted", "error")
 
 
 class ModelInfo(NamedTuple):

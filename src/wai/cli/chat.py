@@ -1,9 +1,16 @@
-"""`wai chat`: the interactive REPL over a session."""
+"""`wai chat`: the interactive REPL over a session. Opens the conversation, takes piped stdin as
+the first message, finds a terminal."""
+
+import contextlib
+from collections.abc import Iterator
+from typing import IO
 
 import typer
 
 from wai.cli import options as opt
-from wai.cli.common import environment, reported
+from wai.cli.common import environment, read_stdin, reported
+from wai.environment import Environment
+from wai.settings import Options
 
 
 def chat(
@@ -25,7 +32,6 @@ def chat(
     """Chat in a REPL (/help lists its commands). Piped stdin becomes the first message."""
     env = environment(ctx)
     with reported(env):
-        from wai.chat import run_chat
         from wai.errors import UsageError
 
         if session and resume_last:
@@ -36,3 +42,35 @@ def chat(
             session=session,
             resume_last=resume_last,
         )
+
+
+def run_chat(env: Environment, options: Options, *, session: str | None, resume_last: bool) -> None:
+    from wai.conversation import Conversation
+    from wai.repl import Repl
+
+    first_message = None
+    if not env.stdin_isatty:
+        piped = read_stdin(env).rstrip("\r\n")
+        first_message = piped if piped.strip() else None
+    conversation = Conversation.open(env, options, name=session, resume_last=resume_last, save=True)
+    repl = Repl(env, conversation, options)
+    if env.stdin_isatty:
+        repl.run(first_message)
+        return
+    with _open_terminal() as terminal:
+        if first_message is None and terminal is None:
+            env.notice("nothing piped in and no terminal to read from")
+            return
+        repl.run(first_message, terminal)
+
+
+@contextlib.contextmanager
+def _open_terminal() -> Iterator[IO[str] | None]:
+    """The controlling terminal, when stdin is a pipe but a person is there (/dev/tty)."""
+    try:
+        terminal = open("/dev/tty")  # noqa: SIM115 - closed below
+    except OSError:
+        yield None
+        return
+    with terminal:
+        yield terminal

@@ -1,4 +1,4 @@
-"""What every command shares: the Environment and the mapping of errors to exit codes."""
+"""What every command shares: the Environment, the mapping of errors to exit codes, stdin."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import typer
 
-from wai.env import Environment
+from wai.environment import Environment
 from wai.errors import EXIT_INTERRUPTED, WaiError
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
@@ -57,3 +57,16 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def read_stdin(env: Environment) -> str:
+    """All of stdin as text; invalid UTF-8 is replaced, with a warning."""
+    stream = getattr(env.stdin, "buffer", env.stdin)
+    data = stream.read()
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        env.notice("warning: stdin is not valid UTF-8; undecodable bytes were replaced with �")
+        return data.decode("utf-8", errors="replace")

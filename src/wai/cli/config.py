@@ -5,7 +5,8 @@ from typing import Annotated, Any
 import typer
 
 from wai.cli.common import environment, reported
-from wai.env import Environment
+from wai.environment import Environment
+from wai.settings.paths import config_path
 
 app = typer.Typer(
     help="Read and change config.toml (dotted keys: model, params.temperature, "
@@ -23,7 +24,7 @@ def show(ctx: typer.Context) -> None:
     with reported(env):
         import tomli_w
 
-        from wai.config import config_path, load_config, masked
+        from wai.settings.file import load_config, masked
 
         data = load_config()
         if not data:
@@ -37,8 +38,8 @@ def get(ctx: typer.Context, key: Key) -> None:
     """Print one value (secrets masked)."""
     env = environment(ctx)
     with reported(env):
-        from wai.config import get_key, load_config, masked
         from wai.errors import UsageError
+        from wai.settings.file import get_key, load_config, masked
 
         try:
             value = get_key(load_config(), key)
@@ -56,8 +57,8 @@ def set_(
     """Set a value; it is checked before the file is written."""
     env = environment(ctx)
     with reported(env):
-        from wai.config import config_path, find_problems, parse_value, read_document, set_key
         from wai.errors import UsageError
+        from wai.settings.file import find_problems, parse_value, read_document, set_key
 
         data = read_document(config_path())
         set_key(data, key, parse_value(value))
@@ -73,7 +74,7 @@ def unset(ctx: typer.Context, key: Key) -> None:
     """Remove a value."""
     env = environment(ctx)
     with reported(env):
-        from wai.config import config_path, read_document, unset_key
+        from wai.settings.file import read_document, unset_key
 
         data = read_document(config_path())
         if not unset_key(data, key):
@@ -90,7 +91,7 @@ def _overlaps(problem_key: str, key: str) -> bool:
 
 def _save(env: Environment, data: dict[str, Any]) -> None:
     """Write the file; problems elsewhere in it do not block an edit, but are pointed out."""
-    from wai.config import config_path, find_problems, save_config
+    from wai.settings.file import find_problems, save_config
 
     save_config(data)
     for problem in find_problems(data):
@@ -102,8 +103,6 @@ def path(ctx: typer.Context) -> None:
     """Print where the config file is."""
     env = environment(ctx)
     with reported(env):
-        from wai.config import config_path
-
         env.write_out(f"{config_path()}\n")
 
 
@@ -115,7 +114,7 @@ def edit(ctx: typer.Context) -> None:
         import shlex
         import subprocess
 
-        from wai.config import config_path, load_config, save_config
+        from wai.settings.file import load_config, save_config
 
         target = config_path()
         if not target.exists():

@@ -50,7 +50,7 @@ ResumeLast = Annotated[
 
 def options_from(values: Mapping[str, Any]) -> Options:
     """The Options of a command line (`ctx.params`): only the parameters that were given."""
-    from wai.params import PARAMS
+    from wai.settings.params import PARAMS
 
     return Options(
         backend=values.get("backend"),

@@ -11,8 +11,8 @@ from wai.cli import options as opt
 from wai.cli.common import environment, reported
 
 if TYPE_CHECKING:
-    from wai.env import Environment
-    from wai.sessions import Session, SessionStore
+    from wai.conversation.store import Session, SessionStore
+    from wai.environment import Environment
 
 app = typer.Typer(
     help="List, show, rename, export and remove saved conversations.", no_args_is_help=True
@@ -21,7 +21,7 @@ app = typer.Typer(
 
 def _complete_name(incomplete: str) -> list[str]:
     """Shell completion: the names of the saved sessions."""
-    from wai.sessions import SLUG, SessionStore
+    from wai.conversation.store import SLUG, SessionStore
 
     directory = SessionStore().directory
     names = (path.stem for path in directory.glob("*.json"))
@@ -44,7 +44,7 @@ def list_(ctx: typer.Context, as_json: Json = False) -> None:
     """List the sessions, most recently updated first."""
     env = environment(ctx)
     with reported(env):
-        from wai.sessions import SessionStore
+        from wai.conversation.store import SessionStore
 
         store = SessionStore()
         sessions, problems = store.scan()
@@ -68,8 +68,9 @@ def show(
     """Print a session's conversation."""
     env = environment(ctx)
     with reported(env):
+        from wai.conversation import transcript
+        from wai.conversation.store import SessionStore
         from wai.render import markdown_wanted
-        from wai.sessions import SessionStore
 
         store = SessionStore()
         store.existing(name)
@@ -77,9 +78,9 @@ def show(
         if as_json:
             env.write_out(_document(store, name))
         elif markdown_wanted(env, markdown):
-            _print_rendered(env, session)
+            transcript.print_rendered(env, session)
         else:
-            env.write_out(_transcript(session))
+            env.write_out(transcript.plain_transcript(session))
 
 
 @app.command()
@@ -94,12 +95,17 @@ def export(
     """Print a session as markdown or JSON (`wai sessions export NAME > notes.md`)."""
     env = environment(ctx)
     with reported(env):
-        from wai.sessions import SessionStore
+        from wai.conversation import transcript
+        from wai.conversation.store import SessionStore
 
         store = SessionStore()
         store.existing(name)
         session = store.load(name)
-        env.write_out(_document(store, name) if format_ is Format.json else _markdown(session))
+        env.write_out(
+            _document(store, name)
+            if format_ is Format.json
+            else transcript.markdown_transcript(session)
+        )
 
 
 @app.command("rm")
@@ -114,8 +120,8 @@ def rm(
     """Remove sessions (asks first, unless --yes)."""
     env = environment(ctx)
     with reported(env):
+        from wai.conversation.store import SLUG, SessionStore
         from wai.errors import UsageError
-        from wai.sessions import SLUG, SessionStore
 
         store = SessionStore()
         names = list(dict.fromkeys(names))
@@ -147,8 +153,8 @@ def rename(
     """Give a session a new name."""
     env = environment(ctx)
     with reported(env):
+        from wai.conversation.store import SessionStore, check_name
         from wai.errors import UsageError
-        from wai.sessions import SessionStore, check_name
 
         store = SessionStore()
         store.existing(old)
@@ -177,16 +183,13 @@ def path(
     """Print where the sessions are kept, or the file of one session."""
     env = environment(ctx)
     with reported(env):
-        from wai.sessions import SessionStore
+        from wai.conversation.store import SessionStore
 
         store = SessionStore()
         env.write_out(f"{store.existing(name) if name is not None else store.directory}\n")
 
 
 # --- formatting -------------------------------------------------------------------------------
-
-ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
-INTERRUPTED = "[interrupted]"
 
 
 def _json(value: Any) -> str:
@@ -213,89 +216,17 @@ def _summary(session: Session) -> dict[str, Any]:
     }
 
 
-def _local_time(stamp: str) -> str:
-    """An ISO timestamp as local time, to the minute; as it is written when it is no timestamp."""
-    from wai.sessions import parse_time
-
-    when = parse_time(stamp)
-    return when.astimezone().strftime("%Y-%m-%d %H:%M") if when else stamp
-
-
 def _table(sessions: list[Session], width: int | None = None) -> str:
-    from wai.table import format_table
+    from wai.conversation import transcript
+    from wai.render.table import format_table
 
     rows = [
-        (s.name, _local_time(s.updated), s.model or "-", str(s.turns), s.title) for s in sessions
+        (s.name, transcript.local_time(s.updated), s.model or "-", str(s.turns), s.title)
+        for s in sessions
     ]
     return format_table(
         ("NAME", "UPDATED", "MODEL", "TURNS", "TITLE"), rows, right_aligned={3}, width=width
     )
-
-
-def _heading(session: Session) -> str:
-    parts = [session.name]
-    if session.model:
-        parts.append(f"{session.model} ({session.backend})" if session.backend else session.model)
-    parts.append(session.turns_text)
-    parts.append(f"updated {_local_time(session.updated)}")
-    return " · ".join(parts)
-
-
-def _role(message: dict[str, Any]) -> str:
-    role = str(message["role"])
-    return ROLES.get(role, role)
-
-
-def _interrupted(message: dict[str, Any]) -> bool:
-    meta = message.get("meta")
-    return isinstance(meta, dict) and meta.get("interrupted") is True
-
-
-def _transcript(session: Session) -> str:
-    """The conversation as plain text: a heading, then each message under its role."""
-    out = [_heading(session) + "\n"]
-    for message in session.messages:
-        out.append(f"\n── {_role(message)}\n")
-        content = str(message["content"]).rstrip("\n")
-        if content:
-            out.append(content + "\n")
-        if _interrupted(message):
-            out.append(INTERRUPTED + "\n")
-    return "".join(out)
-
-
-def _print_rendered(env: Environment, session: Session) -> None:
-    """The transcript on a terminal: answers rendered as markdown, everything else as typed."""
-    from rich.markdown import Markdown
-    from rich.text import Text
-
-    from wai.render import rich_console
-
-    console = rich_console(env)
-    console.print(Text(_heading(session), style="dim"), soft_wrap=True)
-    for message in session.messages:
-        console.print()
-        console.print(Text(f"── {_role(message)}", style="bold cyan"))
-        content = str(message["content"]).rstrip("\n")
-        if message["role"] == "assistant":
-            console.print(Markdown(content))
-        elif content:
-            console.print(Text(content), soft_wrap=True)  # as typed: the terminal wraps it
-        if _interrupted(message):
-            console.print(Text(INTERRUPTED, style="yellow"))
-
-
-def _markdown(session: Session) -> str:
-    """A markdown transcript: `# title`, then a `## System|User|Assistant` section per message."""
-    out = [f"# {session.title or session.name}\n"]
-    for message in session.messages:
-        out.append(f"\n## {_role(message)}\n")
-        content = str(message["content"]).rstrip("\n")
-        if content:
-            out.append(f"\n{content}\n")
-        if _interrupted(message):
-            out.append(f"\n{INTERRUPTED}\n")
-    return "".join(out)
 
 
 def _confirm(env: Environment, question: str) -> bool:

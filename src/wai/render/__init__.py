@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from wai.env import Environment
-from wai.turn_result import TurnResult
+from wai.backends.base import TurnResult
+from wai.environment import Environment
 
 
 class Renderer(Protocol):

@@ -6,8 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from wai.env import Environment
-from wai.turn_result import TurnResult
+from wai.backends.base import TurnResult
+from wai.environment import Environment
 
 
 class JsonRenderer:

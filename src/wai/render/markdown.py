@@ -14,9 +14,9 @@ import re
 import threading
 from typing import Any, ClassVar
 
-from wai.env import Environment
+from wai.backends.base import TurnResult
+from wai.environment import Environment
 from wai.render import rich_console, start_thread_without_sigint
-from wai.turn_result import TurnResult
 
 FRAMES_PER_SECOND = 20
 FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wai.env import Environment
-from wai.turn_result import TurnResult
+from wai.backends.base import TurnResult
+from wai.environment import Environment
 
 
 class PlainRenderer:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from wai.env import Environment
+from wai.environment import Environment
 
 SHOW_AFTER = 0.15
 

@@ -1,4 +1,5 @@
-"""Unit tests of wai.config: validation, dotted keys, value parsing, masking, reading, writing."""
+"""Unit tests of wai.settings.file: validation, dotted keys, value parsing, masking, reading,
+writing."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from wai.config import (
+from wai.errors import EXIT_CONFIG, ConfigError, UsageError
+from wai.settings.file import (
     MASK,
     ConfigProblem,
-    config_path,
     get_key,
     load_config,
     masked,
@@ -25,7 +26,7 @@ from wai.config import (
     unset_key,
     validate,
 )
-from wai.errors import EXIT_CONFIG, ConfigError, UsageError
+from wai.settings.paths import config_path
 
 # The example of SPEC §2, verbatim.
 SPEC_EXAMPLE = """\

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import contextlib
 
-from wai.backends.base import Backend, Finish, Notice, Request, TextDelta, Usage
-from wai.env import Environment
+from wai.backends.base import Backend, Finish, Notice, Request, TextDelta, TurnResult, Usage
+from wai.environment import Environment
 from wai.errors import WaiError
 from wai.render import Renderer
 from wai.render.spinner import Spinner
-from wai.turn_result import TurnResult
 
 
 def run_turn(

@@ -25,7 +25,7 @@ from tests.servers.workers_ai import (
     token_events,
 )
 from wai.conversation import Conversation
-from wai.env import Environment
+from wai.environment import Environment
 from wai.repl import Leave, Repl
 from wai.settings import Options
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import complete, wai
 
-COMPLETIONS = Path(__file__).parent.parent / "completions"
+COMPLETIONS = Path(__file__).parents[2] / "completions"
 FILES = {"bash": "wai.bash", "zsh": "_wai", "fish": "wai.fish"}
 
 

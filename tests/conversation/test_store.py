@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import SCHEMA, popen_wai, wai
 from tests.servers.workers_ai import DEFAULT_MODEL, Reply, WorkersAIServer, sse, token_events
 from wai.atomic import write_atomic
-from wai.sessions import Session, SessionStore
+from wai.conversation.store import Session, SessionStore
 
 ANSWER = "Hello, world!"
 USAGE = {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16}
@@ -398,7 +398,7 @@ UPDATER = """
 import sys
 from pathlib import Path
 
-from wai.sessions import Session, SessionStore
+from wai.conversation.store import Session, SessionStore
 
 directory, worker, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 store = SessionStore(directory)

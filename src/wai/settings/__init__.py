@@ -7,7 +7,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from wai.errors import ConfigError, UsageError
-from wai.params import DEFAULT_MAX_TOKENS, PARAMS, check_params
+from wai.settings.params import DEFAULT_MAX_TOKENS, PARAMS, check_params
 
 DEFAULT_BACKEND = "cloudflare"
 DEFAULT_MODEL = "@hf/thebloke/mistral-7b-instruct-v0.1-awq"

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from wai.atomic import write_atomic
 from wai.errors import ConfigError, UsageError
-from wai.params import PARAMS
+from wai.settings.params import PARAMS
+from wai.settings.paths import config_path
 
 SECRET_KEYS = frozenset({"api_token", "api_key"})
 BACKEND_TYPES = ("cloudflare", "openai")
 MASK = "********"
-
-
-def config_dir() -> Path:
-    override = os.environ.get("WAI_CONFIG_DIR")
-    if override:
-        return Path(override)
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("wai", appauthor=False))
-
-
-def config_path() -> Path:
-    return config_dir() / "config.toml"
 
 
 # --- validation -------------------------------------------------------------------------------

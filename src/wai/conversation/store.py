@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,20 +14,12 @@ from typing import Any
 
 from wai.atomic import write_atomic
 from wai.errors import ConfigError, UsageError
+from wai.settings.paths import data_dir
 
 FORMAT = "wai.session/1"
 SLUG = re.compile(r"[a-z0-9][a-z0-9._-]*")
 NAME_WORDS = 6
 NAME_LENGTH = 48
-
-
-def data_dir() -> Path:
-    override = os.environ.get("WAI_DATA_DIR")
-    if override:
-        return Path(override)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("wai", appauthor=False))
 
 
 def now() -> str:

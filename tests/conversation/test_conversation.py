@@ -493,7 +493,7 @@ def test_a_new_session_without_a_system_message_keeps_one_saved_meanwhile(
     import os
 
     from wai.conversation import Conversation
-    from wai.env import Environment
+    from wai.environment import Environment
     from wai.render.plain import PlainRenderer
     from wai.settings import Options
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wai.backends.base import Backend, Request
-from wai.context import fit_messages
-from wai.env import Environment
+from wai.backends.base import Backend, Request, TurnResult
+from wai.conversation.store import Session, SessionStore, check_name, name_from, now
+from wai.conversation.window import fit_messages
+from wai.environment import Environment
 from wai.render import Renderer
-from wai.sessions import Session, SessionStore, check_name, name_from, now
 from wai.settings import Options, Settings, resolve
-from wai.turn_result import TurnResult
 
 
 class Conversation:
@@ -59,7 +58,7 @@ class Conversation:
         """The named session (created if new), the most recent one, or a new one (named from
         `first_words` when given, else at its first turn). `save=None`: a new unnamed session
         is saved unless the config says `save_one_shots = false`."""
-        from wai.config import load_config
+        from wai.settings.file import load_config
 
         config = load_config()
         store = SessionStore()
@@ -158,7 +157,7 @@ class Conversation:
     ) -> TurnResult:
         """Send one message and record the exchange; with `replace_last`, the new exchange
         takes the place of the last one, which stays if no answer arrives."""
-        from wai.turn import run_turn
+        from wai.conversation.turn import run_turn
 
         request = self.request_for(prompt, raw=raw, stream=stream, replace_last=replace_last)
         sent_at = now()

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import wai
 from tests.servers.workers_ai import DEFAULT_MODEL, WorkersAIServer
-from wai.context import (
+from wai.conversation.window import (
     MIN_ANSWER_TOKENS,
     Fit,
     estimate_messages,
