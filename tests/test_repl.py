@@ -27,7 +27,8 @@ from tests.servers.workers_ai import (
 from wai.conversation import Conversation
 from wai.environment import Environment
 from wai.repl import Leave, Repl
-from wai.settings import Options
+from wai.settings import Overrides
+from wai.settings.file import load_config
 
 ANSWER = "Hello, world!"
 TODAY = f"{date.today():%Y-%m-%d}"
@@ -55,12 +56,14 @@ def stamped(value: Any) -> Any:
 class Chat:
     """A Repl on string streams; `output()` returns and clears what it wrote so far."""
 
-    def __init__(self, options: Options | None = None) -> None:
-        options = options or Options()
+    def __init__(self, overrides: Overrides | None = None) -> None:
+        overrides = overrides or Overrides()
+        config = load_config()
         self.env = Environment(
             stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(), environ=os.environ
         )
-        self.repl = Repl(self.env, Conversation.open(self.env, options), options)
+        conversation = Conversation.open(self.env, overrides, config)
+        self.repl = Repl(self.env, conversation, overrides, config)
 
     def type(self, *lines: str) -> None:
         for line in lines:
@@ -383,7 +386,7 @@ def test_model_shows_the_current_model(chat: Chat, server: WorkersAIServer) -> N
 def test_model_switch_sends_to_the_new_model_and_records_it(
     server: WorkersAIServer, sessions_dir: Path
 ) -> None:
-    chat = Chat(Options(model=OTHER_MODEL))
+    chat = Chat(Overrides(model=OTHER_MODEL))
     chat.type("/model")
     assert chat.output() == (f"{OTHER_MODEL}\n", "")
     chat.type(f"/model {DEFAULT_MODEL}")
@@ -869,7 +872,7 @@ def test_clear_erases_the_terminal(server: WorkersAIServer) -> None:
             env = Environment(
                 stdin=io.StringIO(), stdout=terminal, stderr=io.StringIO(), environ=os.environ
             )
-            repl = Repl(env, Conversation.open(env, Options()), Options())
+            repl = Repl(env, Conversation.open(env, Overrides(), {}), Overrides(), {})
             repl.handle("/clear")
             erase = b"\x1b[2J\x1b[0;0H"
             assert read_terminal(master, len(erase)) == erase

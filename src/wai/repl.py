@@ -6,7 +6,7 @@ import os
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -16,7 +16,10 @@ from wai.conversation.store import SessionStore
 from wai.conversation.window import estimate_messages
 from wai.environment import Environment
 from wai.errors import UsageError, WaiError
-from wai.settings import Options
+from wai.render import choose_renderer
+from wai.settings import Overrides
+from wai.settings.file import parse_value
+from wai.settings.params import PARAMS
 from wai.settings.paths import data_dir
 
 
@@ -33,10 +36,17 @@ class Leave(Exception):
 
 
 class Repl:
-    def __init__(self, env: Environment, conversation: Conversation, options: Options):
+    def __init__(
+        self,
+        env: Environment,
+        conversation: Conversation,
+        overrides: Overrides,
+        config: Mapping[str, Any],
+    ):
         self.env = env
         self.conversation = conversation
-        self.options = options  # the command line's, for /new and /load
+        self.overrides = overrides  # the command line's, for /new and /load
+        self.config = config
         self.commands = {command.name: command for command in self._commands()}
 
     # --- the loop ---
@@ -82,8 +92,6 @@ class Repl:
         self.send(text[1:] if text.startswith("//") else text)
 
     def send(self, text: str, *, replace_last: bool = False) -> None:
-        from wai.render import choose_renderer
-
         try:
             result = self.conversation.send(
                 text, choose_renderer(self.env), replace_last=replace_last
@@ -195,7 +203,7 @@ class Repl:
         raise Leave
 
     def cmd_new(self, _: str) -> None:
-        self.conversation = Conversation.open(self.env, self.options)
+        self.conversation = Conversation.open(self.env, self.overrides, self.config)
         self.env.notice("new session")
 
     def cmd_system(self, text: str) -> None:
@@ -204,7 +212,7 @@ class Repl:
             self.env.write_out(f"{current}\n" if current else "(no system message)\n")
             return
         self.conversation.set_system(text)
-        self._save_settings()
+        self.conversation.save_settings()
         self.env.notice("system message set")
 
     def cmd_model(self, model: str) -> None:
@@ -212,7 +220,7 @@ class Repl:
             self.env.write_out(f"{self.conversation.settings.backend.model}\n")
             return
         self.conversation.switch(model=model)
-        self._save_settings()
+        self.conversation.save_settings()
         self.env.notice(f"model: {model}")
 
     def cmd_backend(self, name: str) -> None:
@@ -220,14 +228,11 @@ class Repl:
             self.env.write_out(f"{self.conversation.settings.backend.name}\n")
             return
         self.conversation.switch(backend=name, model=None)
-        self._save_settings()
+        self.conversation.save_settings()
         backend = self.conversation.settings.backend
         self.env.notice(f"backend: {backend.name} (model {backend.model})")
 
     def cmd_set(self, argument: str) -> None:
-        from wai.settings.file import parse_value
-        from wai.settings.params import PARAMS
-
         if not argument:
             params = self.conversation.settings.params
             self.env.write_out("".join(f"{k} = {v}\n" for k, v in params.items()))
@@ -238,22 +243,14 @@ class Repl:
             raise UsageError(f"usage: /set PARAM VALUE, with PARAM one of {', '.join(PARAMS)}")
         checked = spec.check(parse_value(value.strip()), name)
         self.conversation.switch(params={spec.name: checked})
-        self._save_settings()
+        self.conversation.save_settings()
         self.env.notice(f"{spec.name} = {checked}")
 
-    def _save_settings(self) -> None:
-        """Record a changed system message, model, backend or parameter in a saved session."""
-        if self.conversation.saved:
-            self.conversation.update(lambda session: None)
-
     def cmd_retry(self, _: str) -> None:
-        session = self.conversation.session
-        last = session.messages[session.last_exchange_index()]["content"]
-        self.send(str(last), replace_last=True)
+        self.send(self.conversation.last_prompt(), replace_last=True)
 
     def cmd_undo(self, _: str) -> None:
-        self.conversation.session.last_exchange_index()  # an error when there is none
-        self.conversation.update(lambda session: session.drop_last_exchange())
+        self.conversation.undo()
         self.env.notice("dropped the last exchange")
 
     def cmd_history(self, _: str) -> None:
@@ -271,22 +268,13 @@ class Repl:
         if not name:
             raise UsageError("usage: /load NAME (/sessions lists them)")
         SessionStore().load(name)  # an unknown or broken name is an error, not a new session
-        self.conversation = Conversation.open(self.env, self.options, name=name)
+        self.conversation = Conversation.open(self.env, self.overrides, self.config, name=name)
         self._show_recent()
 
     def cmd_rename(self, name: str) -> None:
-        from wai.conversation.store import check_name
-
         if not name:
             raise UsageError("usage: /rename NAME")
-        conversation = self.conversation
-        if conversation.saved:
-            conversation.session = conversation.store.rename(conversation.session.name, name)
-        elif conversation.store.exists(check_name(name)):
-            raise UsageError(f"a session named {name!r} exists already")
-        else:
-            conversation.session.name = name
-            conversation.auto_named = False
+        self.conversation.rename(name)
         self.env.notice(f"session renamed to {name}")
 
     def cmd_edit(self, _: str) -> None:

@@ -1,4 +1,4 @@
-"""`wai ask` with sessions end to end (SPEC §1 `wai ask`, §3): saving, continuing, recording."""
+"""`wai ask` with sessions end to end: saving, continuing, recording."""
 
 from __future__ import annotations
 
@@ -495,10 +495,10 @@ def test_a_new_session_without_a_system_message_keeps_one_saved_meanwhile(
     from wai.conversation import Conversation
     from wai.environment import Environment
     from wai.render.plain import PlainRenderer
-    from wai.settings import Options
+    from wai.settings import Overrides
 
     env = Environment(environ=os.environ)
-    conversation = Conversation.open(env, Options(), name="shared")  # no file yet, no system
+    conversation = Conversation.open(env, Overrides(), {}, name="shared")  # no file yet, no system
     ok("ask", "--session", "shared", "-s", "Be brief.", "first")  # another process meanwhile
 
     conversation.send("second", PlainRenderer(env))

@@ -1,7 +1,7 @@
 """`wai ask`: one question, one answer: read the prompt, open its conversation, send one turn,
 report usage."""
 
-from typing import Annotated, NamedTuple
+from typing import Annotated
 
 import typer
 
@@ -10,7 +10,7 @@ from wai.cli import options as opt
 from wai.cli.common import environment, read_stdin, reported
 from wai.environment import Environment
 from wai.errors import UsageError
-from wai.settings import Options
+from wai.settings import Overrides
 
 
 def ask(
@@ -59,70 +59,71 @@ def ask(
         run_ask(
             env,
             words or [],
-            opt.options_from(ctx.params),
-            AskOptions(
-                raw=raw,
-                stream=not no_stream,
-                as_json=as_json,
-                markdown=markdown,
-                show_request=show_request,
-                show_usage=usage,
-                session=session,
-                resume_last=resume_last,
-                save=not no_save,
-            ),
+            opt.overrides_from(ctx.params),
+            raw=raw,
+            stream=not no_stream,
+            as_json=as_json,
+            markdown=markdown,
+            show_request=show_request,
+            show_usage=usage,
+            session=session,
+            resume_last=resume_last,
+            save=not no_save,
         )
 
 
-class AskOptions(NamedTuple):
-    raw: bool = False
-    stream: bool = True
-    as_json: bool = False
-    markdown: bool | None = None
-    show_request: bool = False
-    show_usage: bool = False
-    session: str | None = None
-    resume_last: bool = False
-    save: bool = True
-
-
-def run_ask(env: Environment, words: list[str], options: Options, ask: AskOptions) -> None:
+def run_ask(
+    env: Environment,
+    words: list[str],
+    overrides: Overrides,
+    *,
+    raw: bool,
+    stream: bool,
+    as_json: bool,
+    markdown: bool | None,
+    show_request: bool,
+    show_usage: bool,
+    session: str | None,
+    resume_last: bool,
+    save: bool,
+) -> None:
+    from wai.backends.curl import as_curl
     from wai.conversation import Conversation
+    from wai.render import choose_renderer
+    from wai.settings.file import load_config
 
-    if ask.raw and options.system is not None:
+    if raw and overrides.system is not None:
         raise UsageError("--system cannot be used with --raw: write it into the prompt")
-    if options.params.get("lora") and not ask.raw:
+    if overrides.params.get("lora") and not raw:
         raise UsageError("--lora works only with --raw (Workers AI takes LoRA with a prompt)")
-    if ask.session and ask.resume_last:
+    if session and resume_last:
         raise UsageError("--session and --continue cannot be used together")
     prompt = read_prompt(words, env)
+    config = load_config()
+    # A one-shot with no session of the user's is saved unless the config says otherwise.
+    one_shot_saved = bool(session or resume_last) or config.get("save_one_shots", True)
     conversation = Conversation.open(
         env,
-        options,
-        name=ask.session,
-        resume_last=ask.resume_last,
-        save=None if ask.save and not ask.show_request else False,
+        overrides,
+        config,
+        name=session,
+        resume_last=resume_last,
+        persistent=save and one_shot_saved and not show_request,
         first_words=prompt,
     )
-    if ask.show_request:
-        from wai.backends.curl import as_curl
-
-        request = conversation.request_for(prompt, raw=ask.raw, stream=ask.stream)
+    if show_request:
+        request = conversation.request_for(prompt, raw=raw, stream=stream)
         env.write_out(as_curl(conversation.backend.prepare(request)) + "\n")
         return
-
-    from wai.render import choose_renderer
 
     fields = {
         "model": conversation.backend.model,
         "backend": conversation.backend.name,
-        "session": conversation.session.name if conversation.save else None,
+        "session": conversation.session.name if conversation.persistent else None,
     }
-    renderer = choose_renderer(
-        env, as_json=fields if ask.as_json else None, markdown=ask.markdown, raw=ask.raw
-    )
-    result = conversation.send(prompt, renderer, raw=ask.raw, stream=ask.stream)
-    if ask.show_usage:
+    renderer = choose_renderer(env, as_json=fields if as_json else None, markdown=markdown, raw=raw)
+    result = conversation.send(prompt, renderer, raw=raw, stream=stream)
+    if show_usage:
         env.notice(describe_usage(result.usage))
     if result.error is not None:
         raise result.error

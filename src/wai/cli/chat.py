@@ -10,7 +10,7 @@ import typer
 from wai.cli import options as opt
 from wai.cli.common import environment, read_stdin, reported
 from wai.environment import Environment
-from wai.settings import Options
+from wai.settings import Overrides
 
 
 def chat(
@@ -38,22 +38,26 @@ def chat(
             raise UsageError("--session and --continue cannot be used together")
         run_chat(
             env,
-            opt.options_from(ctx.params),
+            opt.overrides_from(ctx.params),
             session=session,
             resume_last=resume_last,
         )
 
 
-def run_chat(env: Environment, options: Options, *, session: str | None, resume_last: bool) -> None:
+def run_chat(
+    env: Environment, overrides: Overrides, *, session: str | None, resume_last: bool
+) -> None:
     from wai.conversation import Conversation
     from wai.repl import Repl
+    from wai.settings.file import load_config
 
     first_message = None
     if not env.stdin_isatty:
         piped = read_stdin(env).rstrip("\r\n")
         first_message = piped if piped.strip() else None
-    conversation = Conversation.open(env, options, name=session, resume_last=resume_last, save=True)
-    repl = Repl(env, conversation, options)
+    config = load_config()
+    conversation = Conversation.open(env, overrides, config, name=session, resume_last=resume_last)
+    repl = Repl(env, conversation, overrides, config)
     if env.stdin_isatty:
         repl.run(first_message)
         return

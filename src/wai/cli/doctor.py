@@ -2,8 +2,7 @@
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
 
@@ -31,8 +30,9 @@ def doctor(
         raise typer.Exit(code)
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
+    """One line of the report: what was checked, its verdict and why."""
+
     name: str
     status: str
     detail: str
@@ -85,11 +85,11 @@ class Doctor:
 
     def check_backend(self, name: str | None, config: Mapping[str, Any], *, default: bool) -> bool:
         from wai.backends import make_backend
-        from wai.settings import Options, resolve
+        from wai.settings import Overrides, resolve
 
         label = name or self.default_name(config)
         try:
-            settings = resolve(Options(backend=name), config, self.env.environ)
+            settings = resolve(Overrides(backend=name), config, self.env.environ)
             backend = make_backend(settings)
         except WaiError as error:
             return self.add(f"backend {label}", FAIL, error.message, error.exit_code)

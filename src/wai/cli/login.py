@@ -32,7 +32,7 @@ def run_login(
 ) -> None:
     from wai.backends import make_backend
     from wai.backends.cloudflare import TOKEN_ENV
-    from wai.settings import Options, known_backends, resolve
+    from wai.settings import Overrides, known_backends, resolve
     from wai.settings.file import read_document, save_config, set_key
     from wai.settings.paths import config_path
 
@@ -40,7 +40,7 @@ def run_login(
     document = read_document(path)  # a file that cannot be parsed stops here, untouched
     if backend_name not in known_backends(document):
         set_key(document, f"backends.{backend_name}.type", "cloudflare")  # a new one
-    settings = resolve(Options(backend=backend_name), document, env.environ)
+    settings = resolve(Overrides(backend=backend_name), document, env.environ)
     if settings.backend.type != "cloudflare":
         raise UsageError(f"{backend_name} is not a Cloudflare backend; `wai login` is for those")
 

@@ -9,7 +9,7 @@ import typer
 from wai.cli import options as opt
 from wai.cli.common import environment, reported
 from wai.environment import Environment
-from wai.settings import Options
+from wai.settings import Overrides
 
 
 def models(
@@ -24,16 +24,18 @@ def models(
     The configured default is marked with *."""
     env = environment(ctx)
     with reported(env):
-        list_models(env, opt.options_from(ctx.params), search=search, as_json=as_json)
+        list_models(env, opt.overrides_from(ctx.params), search=search, as_json=as_json)
 
 
-def list_models(env: Environment, options: Options, *, search: str | None, as_json: bool) -> None:
+def list_models(
+    env: Environment, overrides: Overrides, *, search: str | None, as_json: bool
+) -> None:
     from wai.backends import make_backend
     from wai.render.table import format_table
     from wai.settings import resolve
     from wai.settings.file import load_config
 
-    settings = resolve(options, load_config(), env.environ)
+    settings = resolve(overrides, load_config(), env.environ)
     env.add_secret(settings.backend.api_token)
     backend = make_backend(settings)
     models = backend.list_models()

@@ -1,4 +1,4 @@
-"""Options shared by `ask` and `chat`."""
+"""Overrides shared by `ask` and `chat`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wai.settings import Options
+from wai.settings import Overrides
 
 Model = Annotated[
     str | None, typer.Option("-m", "--model", help="Model id (default from config or WAI_MODEL).")
@@ -48,11 +48,11 @@ ResumeLast = Annotated[
 ]
 
 
-def options_from(values: Mapping[str, Any]) -> Options:
-    """The Options of a command line (`ctx.params`): only the parameters that were given."""
+def overrides_from(values: Mapping[str, Any]) -> Overrides:
+    """The Overrides of a command line (`ctx.params`): only the parameters that were given."""
     from wai.settings.params import PARAMS
 
-    return Options(
+    return Overrides(
         backend=values.get("backend"),
         model=values.get("model"),
         system=values.get("system"),

@@ -6,40 +6,50 @@ and how often they call `send`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from wai.backends import make_backend
 from wai.backends.base import Backend, Request, TurnResult
 from wai.conversation.store import Session, SessionStore, check_name, name_from, now
+from wai.conversation.turn import run_turn
 from wai.conversation.window import fit_messages
 from wai.environment import Environment
+from wai.errors import UsageError
 from wai.render import Renderer
-from wai.settings import Options, Settings, resolve
+from wai.settings import Overrides, Settings, resolve
 
 
 class Conversation:
+    """A session, the settings that continue it, and whether (and where) it is saved.
+
+    Its state changes only through its methods: `switch` (backend, model, params), `set_system`,
+    `send`, `undo`, `rename` and `save_settings`.
+    """
+
     def __init__(
         self,
         env: Environment,
+        overrides: Overrides,
+        config: Mapping[str, Any],
         store: SessionStore,
         session: Session,
-        options: Options,
-        config: Mapping[str, Any],
         *,
-        save: bool = True,
+        persistent: bool,
+        named_by_wai: bool,
     ):
         self.env = env
-        self.store = store
+        self.overrides = overrides  # the command line's choices, and /model, /backend since
         self.config = config
-        self.save = save
-        self.options = options
+        self.store = store
         self.session = session
+        self.persistent = persistent  # saved after each turn (not with --no-save)
+        self.on_disk = bool(session.name) and store.exists(session.name)
+        self.named_by_wai = named_by_wai  # so its name may take -2, -3... if taken meanwhile
+        self.params = {**session.params, **overrides.params}  # chosen for this conversation
+        self.system_changed = False  # set_system was called since the last save
         self.settings: Settings
         self.backend: Backend
-        self.saved = bool(session.name) and store.exists(session.name)
-        self.params = {**session.params, **options.params}  # chosen for this conversation
-        self._system_change: list[str | None] = []  # set, not yet saved
-        self.auto_named = False  # a new session named by wai may take -2, -3... if taken
         self._resolve()
 
     # --- opening ---
@@ -48,19 +58,16 @@ class Conversation:
     def open(
         cls,
         env: Environment,
-        options: Options,
+        overrides: Overrides,
+        config: Mapping[str, Any],
         *,
         name: str | None = None,
         resume_last: bool = False,
-        save: bool | None = None,
+        persistent: bool = True,
         first_words: str = "",
     ) -> Conversation:
         """The named session (created if new), the most recent one, or a new one (named from
-        `first_words` when given, else at its first turn). `save=None`: a new unnamed session
-        is saved unless the config says `save_one_shots = false`."""
-        from wai.settings.file import load_config
-
-        config = load_config()
+        `first_words` when given, else at its first turn)."""
         store = SessionStore()
         if name is not None:
             check_name(name)
@@ -69,30 +76,27 @@ class Conversation:
         elif name and store.exists(name):
             session = store.load(name)
         else:
-            session = Session(name=check_name(name) if name else "")
-        if save is None:
-            save = bool(name or resume_last) or config.get("save_one_shots", True)
-        auto_named = not session.name
-        if save and auto_named and first_words:
+            session = Session(name=name or "")
+        named_by_wai = not session.name
+        if persistent and named_by_wai and first_words:
             session.name = store.unique_name(name_from(first_words))
         new = not session.messages
-        conversation = cls(env, store, session, options, config, save=save)
-        conversation.auto_named = auto_named
-        if options.system is not None:
-            conversation.set_system(options.system)
+        conversation = cls(
+            env, overrides, config, store, session, persistent=persistent, named_by_wai=named_by_wai
+        )
+        if overrides.system is not None:
+            conversation.set_system(overrides.system)
         elif new and conversation.settings.system:
             conversation.set_system(conversation.settings.system)
         return conversation
 
     def _resolve(self) -> None:
-        """Settings from the options, falling back to what the session recorded."""
-        from wai.backends import make_backend
-
-        session, options = self.session, self.options
-        merged = Options(
-            backend=options.backend or session.backend,
-            model=options.model or session.model,
-            system=options.system,
+        """Settings from the overrides, falling back to what the session recorded."""
+        session, overrides = self.session, self.overrides
+        merged = Overrides(
+            backend=overrides.backend or session.backend,
+            model=overrides.model or session.model,
+            system=overrides.system,
             params=self.params,
         )
         settings = resolve(merged, self.config, self.env.environ)
@@ -103,19 +107,46 @@ class Conversation:
     def switch(self, *, params: Mapping[str, Any] | None = None, **changes: Any) -> None:
         """Change the backend, model or params for the next turns (`/model`, `/set`, ...);
         a change that does not resolve leaves everything as it was."""
-        before = (self.options, self.params)
-        self.options = self.options._replace(**changes)
+        before = (self.overrides, self.params)
+        self.overrides = self.overrides._replace(**changes)
         self.params = {**self.params, **(params or {})}
         try:
             self._resolve()
         except BaseException:
-            self.options, self.params = before
+            self.overrides, self.params = before
             raise
 
     def set_system(self, text: str | None) -> None:
         """Replace the system message; saved with the next change to the file."""
         self.session.set_system(text)
-        self._system_change = [text]
+        self.system_changed = True
+
+    def save_settings(self) -> None:
+        """Record a changed system message, backend, model or parameter in a session that is
+        already on disk (a new one records them with its first turn)."""
+        if self.on_disk:
+            self._save(lambda session: None)
+
+    def undo(self) -> None:
+        """Drop the last exchange; a UsageError when there is none."""
+        self.session.last_exchange_index()
+        self._save(lambda session: session.drop_last_exchange())
+
+    def last_prompt(self) -> str:
+        """The user's message of the last exchange (to ask it again); a UsageError if none."""
+        return str(self.session.messages[self.session.last_exchange_index()]["content"])
+
+    def rename(self, name: str) -> None:
+        """Give the session a name of the user's: its file is renamed, or it is saved under
+        that name from its first turn."""
+        check_name(name)
+        if self.on_disk:
+            self.session = self.store.rename(self.session.name, name)
+        elif self.store.exists(name):
+            raise UsageError(f"a session named {name!r} exists already")
+        else:
+            self.session.name = name
+        self.named_by_wai = False
 
     # --- turns ---
 
@@ -157,16 +188,14 @@ class Conversation:
     ) -> TurnResult:
         """Send one message and record the exchange; with `replace_last`, the new exchange
         takes the place of the last one, which stays if no answer arrives."""
-        from wai.conversation.turn import run_turn
-
         request = self.request_for(prompt, raw=raw, stream=stream, replace_last=replace_last)
         sent_at = now()
         result = run_turn(self.backend, request, renderer, self.env)
         if result.text or not result.interrupted:
-            self.record(prompt, result, sent_at, replace_last=replace_last)
+            self._record(prompt, result, sent_at, replace_last=replace_last)
         return result
 
-    def record(
+    def _record(
         self, prompt: str, result: TurnResult, sent_at: str, *, replace_last: bool = False
     ) -> None:
         """Append the exchange (a partial answer marked interrupted) and save the session."""
@@ -187,26 +216,28 @@ class Conversation:
                 session.drop_last_exchange()
             session.messages.extend(exchange)
 
-        self.update(append, first_words=prompt)
+        self._save(append, first_words=prompt)
 
-    def update(self, change: Any, first_words: str = "") -> None:
-        """Apply `change` to the session and, when saving, to its file (under the lock)."""
+    def _save(self, change: Callable[[Session], None], first_words: str = "") -> None:
+        """Apply `change` to the session and, when it is persistent, to its file (under the
+        lock, to what is on disk, so that turns another process added meanwhile are kept)."""
+        system = self.session.system
 
         def apply(session: Session) -> None:
-            if self._system_change:
-                session.set_system(self._system_change[0])
+            if self.system_changed:
+                session.set_system(system)
             change(session)
             session.backend = self.settings.backend.name
             session.model = self.backend.model  # a local server's first model, if none was set
             session.params = dict(self.params)
 
-        if not self.save:
+        if not self.persistent:
             apply(self.session)
             return
-        if not self.saved and self.auto_named:
+        if not self.on_disk and self.named_by_wai:
             self.session.name = self.session.name or name_from(first_words or "chat")
             self.session = self.store.create(self.session, apply)
         else:
             self.session = self.store.update(self.session, apply)
-        self._system_change = []
-        self.saved = True
+        self.system_changed = False
+        self.on_disk = True

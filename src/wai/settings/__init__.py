@@ -22,8 +22,9 @@ LOCAL_PRESETS = {  # OpenAI-compatible servers on their usual ports, usable with
 }
 
 
-class Options(NamedTuple):
-    """What the command line said; None means 'not given'."""
+class Overrides(NamedTuple):
+    """What the command line (or a REPL command) chose, above everything else; None means 'not
+    given'."""
 
     backend: str | None = None
     model: str | None = None
@@ -66,9 +67,9 @@ def _first(*values: str | None) -> str | None:
     return next((value for value in values if value), None)
 
 
-def backend_name(flag: str | None, config: Mapping[str, Any], env: Mapping[str, str]) -> str:
+def backend_name(flag: str | None, config: Mapping[str, Any], environ: Mapping[str, str]) -> str:
     """Which backend to use: the flag's, WAI_BACKEND, the config's `backend`, or cloudflare."""
-    return _first(flag, env.get("WAI_BACKEND"), config.get("backend")) or DEFAULT_BACKEND
+    return _first(flag, environ.get("WAI_BACKEND"), config.get("backend")) or DEFAULT_BACKEND
 
 
 def known_backends(config: Mapping[str, Any]) -> set[str]:
@@ -76,20 +77,22 @@ def known_backends(config: Mapping[str, Any]) -> set[str]:
     return {DEFAULT_BACKEND, *LOCAL_PRESETS, *config.get("backends", {})}
 
 
-def resolve(options: Options, config: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
-    from_flag = options.backend is not None
-    name = backend_name(options.backend, config, env)
-    backend = _resolve_backend(name, from_flag, options, config, env)
+def resolve(
+    overrides: Overrides, config: Mapping[str, Any], environ: Mapping[str, str]
+) -> Settings:
+    from_flag = overrides.backend is not None
+    name = backend_name(overrides.backend, config, environ)
+    backend = _resolve_backend(name, from_flag, overrides, config, environ)
 
     file_params = check_params(dict(config.get("params", {})), source="params")
-    merged = {**file_params, **check_params(dict(options.params))}
+    merged = {**file_params, **check_params(dict(overrides.params))}
     max_tokens_given = "max_tokens" in merged
     merged.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
     params = {name: merged[name] for name in PARAMS if name in merged}  # a stable order
 
     return Settings(
         backend=backend,
-        system=options.system if options.system is not None else config.get("system"),
+        system=overrides.system if overrides.system is not None else config.get("system"),
         params=params,
         max_tokens_given=max_tokens_given,
         connect_timeout=float(config.get("connect_timeout", 10.0)),
@@ -102,9 +105,9 @@ def resolve(options: Options, config: Mapping[str, Any], env: Mapping[str, str])
 def _resolve_backend(
     name: str,
     from_flag: bool,
-    options: Options,
+    overrides: Overrides,
     config: Mapping[str, Any],
-    env: Mapping[str, str],
+    environ: Mapping[str, str],
 ) -> BackendSettings:
     table = config.get("backends", {}).get(name)
     if name not in known_backends(config):
@@ -126,8 +129,8 @@ def _resolve_backend(
     is_default = name == config.get("backend", DEFAULT_BACKEND)
     model = (
         _first(
-            options.model,
-            env.get("WAI_MODEL"),
+            overrides.model,
+            environ.get("WAI_MODEL"),
             table.get("model"),
             config.get("model") if is_default else None,
             DEFAULT_MODEL if kind == "cloudflare" else None,
@@ -147,20 +150,25 @@ def _resolve_backend(
             context_window=context_window,
         )
 
-    env_token = _first(env.get("CLOUDFLARE_API_TOKEN"), env.get("CF_API_TOKEN"))
+    environ_token = _first(environ.get("CLOUDFLARE_API_TOKEN"), environ.get("CF_API_TOKEN"))
     file_token = table.get("api_token")
     return BackendSettings(
         name=name,
         type=kind,
         model=model,
-        base_url=_first(env.get("CLOUDFLARE_API_BASE_URL"), table.get("base_url"))
+        base_url=_first(environ.get("CLOUDFLARE_API_BASE_URL"), table.get("base_url"))
         or CLOUDFLARE_API_BASE,
         account_id=_first(
-            env.get("CLOUDFLARE_ACCOUNT_ID"), env.get("CF_ACCOUNT_ID"), table.get("account_id")
+            environ.get("CLOUDFLARE_ACCOUNT_ID"),
+            environ.get("CF_ACCOUNT_ID"),
+            table.get("account_id"),
         ),
-        api_token=env_token or file_token,
-        token_source="environment" if env_token else "config file" if file_token else None,
+        api_token=environ_token or file_token,
+        token_source="environment" if environ_token else "config file" if file_token else None,
         gateway=table.get("gateway"),
         gateway_base_url=table.get("gateway_base_url", GATEWAY_BASE),
         context_window=context_window,
     )
+
+
+Options = Overrides  # TEMPORARY, until tests/settings/test_resolve.py is renamed

@@ -26,7 +26,7 @@ class ConfigProblem(Exception):
         self.message = message
 
 
-Check = Callable[[str, Any], None]
+Validator = Callable[[str, Any], None]
 
 
 def _string(key: str, value: Any) -> None:
@@ -39,7 +39,7 @@ def _boolean(key: str, value: Any) -> None:
         raise ConfigProblem(key, f"must be true or false, got {_toml_type(value)}")
 
 
-def _number(minimum: float, integer: bool = False) -> Check:
+def _number_at_least(minimum: float, integer: bool = False) -> Validator:
     def check(key: str, value: Any) -> None:
         kinds = (int,) if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds):
@@ -64,17 +64,17 @@ def _param(key: str, value: Any) -> None:
         raise ConfigProblem(key, error.message.removeprefix(f"{key} ")) from None
 
 
-TOP_LEVEL: dict[str, Check] = {
+TOP_LEVEL: dict[str, Validator] = {
     "backend": _string,
     "model": _string,
     "system": _string,
-    "connect_timeout": _number(0.001),
-    "read_timeout": _number(0.001),
-    "retries": _number(0, integer=True),
-    "retry_backoff": _number(0),
+    "connect_timeout": _number_at_least(0.001),
+    "read_timeout": _number_at_least(0.001),
+    "retries": _number_at_least(0, integer=True),
+    "retry_backoff": _number_at_least(0),
     "save_one_shots": _boolean,
 }
-BACKEND_KEYS: dict[str, Check] = {
+BACKEND_KEYS: dict[str, Validator] = {
     "type": _backend_type,
     "model": _string,
     "base_url": _string,
@@ -83,7 +83,7 @@ BACKEND_KEYS: dict[str, Check] = {
     "gateway": _string,
     "gateway_base_url": _string,
     "api_key": _string,
-    "context_window": _number(1, integer=True),
+    "context_window": _number_at_least(1, integer=True),
 }
 TABLES = ("params", "backends")
 
@@ -92,7 +92,7 @@ def find_problems(data: dict[str, Any]) -> list[ConfigProblem]:
     """Every unknown key and bad value, each naming its dotted key."""
     problems: list[ConfigProblem] = []
 
-    def passes(check: Check, key: str, value: Any) -> bool:
+    def passes(check: Validator, key: str, value: Any) -> bool:
         try:
             check(key, value)
         except ConfigProblem as problem:
@@ -129,7 +129,7 @@ def _table(key: str, value: Any) -> None:
         raise ConfigProblem(key, f"must be a table, got {_toml_type(value)}")
 
 
-def _unknown(known: Any) -> Check:
+def _unknown(known: Any) -> Validator:
     def check(key: str, value: Any) -> None:
         raise ConfigProblem(key, f"unknown key (known here: {', '.join(known)})")
 

@@ -21,8 +21,8 @@ class ParamSpec(NamedTuple):
         if self.minimum is None and self.maximum is None:
             return "any value"
         if self.maximum is None:
-            return f"at least {_number(self.minimum)}"
-        return f"{_number(self.minimum)} to {_number(self.maximum)}"
+            return f"at least {_format_number(self.minimum)}"
+        return f"{_format_number(self.minimum)} to {_format_number(self.maximum)}"
 
     def check(self, value: Any, source: str | None = None) -> Any:
         """Return `value` as this parameter's type, or raise a UsageError naming the range."""
@@ -35,7 +35,7 @@ class ParamSpec(NamedTuple):
             raise UsageError(f"{where} must be a number, got {value!r}")
         if self.kind is int:
             if isinstance(value, float) and not value.is_integer():
-                raise UsageError(f"{where} must be a whole number, got {_number(value)}")
+                raise UsageError(f"{where} must be a whole number, got {_format_number(value)}")
             value = int(value)
         else:
             value = float(value)
@@ -43,12 +43,12 @@ class ParamSpec(NamedTuple):
         above = self.maximum is not None and value > self.maximum
         if below or above:
             raise UsageError(
-                f"{where} is {_number(value)}, out of range: allowed {self.describe_range()}"
+                f"{where} is {_format_number(value)}, out of range: allowed {self.describe_range()}"
             )
         return value
 
 
-def _number(value: float | None) -> str:
+def _format_number(value: float | None) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
