@@ -4,6 +4,7 @@ writes notices and errors to stderr (with every known secret scrubbed)."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,8 +46,6 @@ class Environment:
         """The terminal's width when stdout is one (for cutting long lines), else None."""
         if not self.stdout_isatty:
             return None
-        import shutil
-
         return shutil.get_terminal_size().columns
 
     @property

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wai.conversation.store import Session, parse_time
-
-if TYPE_CHECKING:
-    from wai.environment import Environment
+from wai.environment import Environment
+from wai.render.terminal import rich_console
 
 ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
 INTERRUPTED = "[interrupted]"
@@ -55,8 +54,6 @@ def print_rendered(env: Environment, session: Session) -> None:
     """The transcript on a terminal: answers rendered as markdown, everything else as typed."""
     from rich.markdown import Markdown
     from rich.text import Text
-
-    from wai.render import rich_console
 
     console = rich_console(env)
     console.print(Text(heading(session), style="dim"), soft_wrap=True)

@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from wai.environment import Environment
+from wai.render.terminal import start_thread_without_sigint
 
 SHOW_AFTER = 0.15
 
@@ -33,8 +34,6 @@ class Spinner:
     def start(self) -> None:
         if not self.env.stderr_is_live or self.active:
             return
-        from wai.render import start_thread_without_sigint
-
         self.timer = threading.Timer(self.delay, self._show)
         self.timer.daemon = True
         start_thread_without_sigint(self.timer.start)  # Rich's thread inherits its signal mask
