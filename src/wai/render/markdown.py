@@ -203,12 +203,12 @@ class MarkdownRenderer:
 
     def _run_frames(self) -> None:
         try:
+            # Only this thread prints or redraws while Live runs (Live is started before it and
+            # stopped after it, with no refresh thread of its own), so no frame can land between
+            # another's "erase the region" and its redraw.
             while not self.stopping.wait(self.frame_interval):
-                # Live's lock: a print or a redraw must not land between another frame's
-                # "erase the region" and its redraw (lines would be lost).
-                with self.live._lock:
-                    if not self._print_finished():  # a print redraws the region itself
-                        self.live.refresh()
+                if not self._print_finished():  # a print redraws the region itself
+                    self.live.refresh()
         except BaseException as error:
             self.failure = error
 
