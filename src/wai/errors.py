@@ -1,4 +1,4 @@
-"""The errors `wai` reports to a user: a message, an optional hint and an exit code (SPEC §1)."""
+"""The errors `wai` reports to a user: a message, an optional hint and an exit code."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Session storage (SPEC §3): the document, atomic writes, the lock, files wai must not touch."""
+"""Session storage: the document, atomic writes, the lock, files wai must not touch."""
 
 from __future__ import annotations
 

@@ -28,8 +28,8 @@ from wai.settings.file import (
 )
 from wai.settings.paths import config_path
 
-# The example of SPEC §2, verbatim.
-SPEC_EXAMPLE = """\
+# A config file with a comment on every line and both kinds of backend.
+FULL_EXAMPLE = """\
 backend = "cloudflare"            # default backend name
 system = "You are a concise assistant."
 
@@ -69,7 +69,7 @@ def problem_of(data: dict[str, Any]) -> tuple[str, str]:
 
 
 def test_validate_accepts_the_spec_example() -> None:
-    validate(tomllib.loads(SPEC_EXAMPLE))
+    validate(tomllib.loads(FULL_EXAMPLE))
 
 
 def test_validate_accepts_an_empty_config() -> None:
