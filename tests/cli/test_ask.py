@@ -279,7 +279,7 @@ def test_a_prompt_too_long_for_the_context_window_is_refused(server: WorkersAISe
     run = wai("ask", "--max-tokens", "1024", "summarise", input="word " * 2400)
     assert run.exit_code == 2
     assert run.stderr == (
-        f"wai: error: the prompt is too long for {DEFAULT_MODEL}: about 3436 tokens, and its "
+        f"wai: error: the prompt is too long for {DEFAULT_MODEL}: about 3210 tokens, and its "
         "context window of 4096 tokens must also hold the 1024 tokens of the answer\n"
         "hint: shorten the input or lower --max-tokens\n"
     )
@@ -289,7 +289,7 @@ def test_a_prompt_too_long_for_the_context_window_is_refused(server: WorkersAISe
 def test_a_default_max_tokens_shrinks_to_fit(server: WorkersAIServer) -> None:
     run = wai("ask", "summarise", input="word " * 2400)
     assert run.exit_code == 0
-    assert server.last_body["max_tokens"] == 4096 - 3436
+    assert server.last_body["max_tokens"] == 4096 - 3210
 
 
 def test_missing_credentials(server: WorkersAIServer) -> None:
