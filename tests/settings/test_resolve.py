@@ -1,4 +1,4 @@
-"""Precedence: command-line flag > environment > config file > built-in default (SPEC §2).
+"""Precedence: command-line flag > environment > config file > built-in default.
 
 Checked end to end where possible: `wai ask --plain hi` against the Workers AI server, then
 assertions on the request it recorded (the model in the path, the body, the token sent).
@@ -15,10 +15,9 @@ from tests.conftest import Run, wai
 from tests.servers.workers_ai import ACCOUNT, DEFAULT_MODEL, TOKEN, WorkersAIServer
 from wai.errors import ConfigError, UsageError
 from wai.settings import (
-    CLOUDFLARE_API_BASE,
     GATEWAY_BASE,
     BackendSettings,
-    Options,
+    Overrides,
     Settings,
     resolve,
 )
@@ -402,29 +401,121 @@ def test_the_file_base_url_is_used_as_written(
 # --- resolve, directly ------------------------------------------------------------------------
 
 
-def test_resolve_with_nothing_gives_the_defaults() -> None:
-    assert resolve(Options(), {}, {}) == Settings(
-        backend=BackendSettings(
-            name="cloudflare",
-            type="cloudflare",
-            model=DEFAULT_MODEL,
-            base_url=CLOUDFLARE_API_BASE,
-            account_id=None,
-            api_token=None,
-            token_source=None,
-            gateway=None,
-            gateway_base_url=GATEWAY_BASE,
-            context_window=4096,
+# What README documents, written out here rather than taken from wai.settings, so that a changed
+# default fails until README (and this) change with it.
+README_DEFAULTS = Settings(
+    backend=BackendSettings(
+        name="cloudflare",
+        type="cloudflare",
+        model="@hf/thebloke/mistral-7b-instruct-v0.1-awq",  # "Default model: ..."
+        base_url="https://api.cloudflare.com/client/v4",  # "# base_url = ..."
+        account_id=None,
+        api_token=None,
+        token_source=None,
+        gateway=None,
+        gateway_base_url="https://gateway.ai.cloudflare.com/v1",  # "# gateway_base_url = ..."
+        context_window=4096,  # "4096 tokens for the default model"
+    ),
+    system=None,
+    params={"max_tokens": 1024},  # "the default (1024)"
+    max_tokens_given=False,
+    connect_timeout=10.0,  # "Connect timeout 10 s"
+    read_timeout=120.0,  # "at most 120 s between two stream events"
+    retries=3,  # "retried up to 3 times"
+    retry_backoff=0.5,  # "retry_backoff = 0.5"
+)
+OTHER_URL = "https://other.example/v1"
+
+
+def backend_with(**changes: Any) -> Settings:
+    return README_DEFAULTS._replace(backend=README_DEFAULTS.backend._replace(**changes))
+
+
+def test_resolve_with_nothing_gives_the_defaults_readme_documents() -> None:
+    assert resolve(Overrides(), {}, {}) == README_DEFAULTS
+
+
+@pytest.mark.parametrize(
+    ("overrides", "config", "environ", "expected"),
+    [
+        # the model's known window goes with the default model
+        (
+            Overrides(),
+            {"model": FILE_MODEL},
+            {},
+            backend_with(model=FILE_MODEL, context_window=None),
         ),
-        system=None,
-        params={"max_tokens": 1024},
-        max_tokens_given=False,
-        connect_timeout=10.0,
-        read_timeout=120.0,
-        retries=3,
-        retry_backoff=0.5,
-    )
-    assert CLOUDFLARE_API_BASE == "https://api.cloudflare.com/client/v4"
+        (
+            Overrides(),
+            {"backends": {"cloudflare": {"model": FILE_MODEL}}},
+            {},
+            backend_with(model=FILE_MODEL, context_window=None),
+        ),
+        (
+            Overrides(),
+            {},
+            {"WAI_MODEL": ENV_MODEL},
+            backend_with(model=ENV_MODEL, context_window=None),
+        ),
+        (Overrides(model=FLAG_MODEL), {}, {}, backend_with(model=FLAG_MODEL, context_window=None)),
+        (
+            Overrides(),
+            {"backends": {"cloudflare": {"base_url": OTHER_URL}}},
+            {},
+            backend_with(base_url=OTHER_URL),
+        ),
+        (Overrides(), {}, {"CLOUDFLARE_API_BASE_URL": OTHER_URL}, backend_with(base_url=OTHER_URL)),
+        (
+            Overrides(),
+            {"backends": {"cloudflare": {"gateway_base_url": OTHER_URL}}},
+            {},
+            backend_with(gateway_base_url=OTHER_URL),
+        ),
+        (
+            Overrides(),
+            {"backends": {"cloudflare": {"context_window": 8192}}},
+            {},
+            backend_with(context_window=8192),
+        ),
+        (Overrides(), {"connect_timeout": 3}, {}, README_DEFAULTS._replace(connect_timeout=3.0)),
+        (Overrides(), {"read_timeout": 30}, {}, README_DEFAULTS._replace(read_timeout=30.0)),
+        (Overrides(), {"retries": 0}, {}, README_DEFAULTS._replace(retries=0)),
+        (Overrides(), {"retry_backoff": 2}, {}, README_DEFAULTS._replace(retry_backoff=2.0)),
+        (
+            Overrides(),
+            {"params": {"max_tokens": 512}},
+            {},
+            README_DEFAULTS._replace(params={"max_tokens": 512}, max_tokens_given=True),
+        ),
+        (
+            Overrides(params={"max_tokens": 64}),
+            {},
+            {},
+            README_DEFAULTS._replace(params={"max_tokens": 64}, max_tokens_given=True),
+        ),
+    ],
+    ids=[
+        "file-model",
+        "file-backend-model",
+        "env-model",
+        "flag-model",
+        "file-base-url",
+        "env-base-url",
+        "file-gateway-base-url",
+        "file-context-window",
+        "file-connect-timeout",
+        "file-read-timeout",
+        "file-retries",
+        "file-retry-backoff",
+        "file-max-tokens",
+        "flag-max-tokens",
+    ],
+)
+def test_each_default_gives_way_to_each_layer_that_sets_it(
+    overrides: Overrides, config: dict[str, Any], environ: dict[str, str], expected: Settings
+) -> None:
+    # only the setting given changes: nothing else moves off its default
+    assert resolve(overrides, config, environ) == expected
 
 
 FULL_CONFIG: dict[str, Any] = {
@@ -449,7 +540,7 @@ FULL_CONFIG: dict[str, Any] = {
 
 
 def test_resolve_takes_everything_from_the_file() -> None:
-    settings = resolve(Options(), FULL_CONFIG, {})
+    settings = resolve(Overrides(), FULL_CONFIG, {})
     assert settings.backend == BackendSettings(
         name="work",
         type="cloudflare",
@@ -476,7 +567,7 @@ def test_resolve_prefers_the_environment_to_the_file() -> None:
         "CF_API_TOKEN": "cf-token",
         "CLOUDFLARE_API_BASE_URL": "https://env.example/client/v4",
     }
-    backend = resolve(Options(), FULL_CONFIG, env).backend
+    backend = resolve(Overrides(), FULL_CONFIG, env).backend
     assert (backend.name, backend.model, backend.account_id, backend.api_token) == (
         "work",
         ENV_MODEL,
@@ -488,7 +579,7 @@ def test_resolve_prefers_the_environment_to_the_file() -> None:
 
 
 def test_resolve_prefers_flags_to_the_environment() -> None:
-    options = Options(
+    options = Overrides(
         backend="cloudflare",
         model=FLAG_MODEL,
         system="flag system",
@@ -504,18 +595,18 @@ def test_resolve_prefers_flags_to_the_environment() -> None:
 
 def test_resolve_refuses_an_unknown_backend_by_where_it_came_from() -> None:
     with pytest.raises(UsageError) as flag:
-        resolve(Options(backend="nope"), {}, {})
+        resolve(Overrides(backend="nope"), {}, {})
     assert flag.value.message == f"unknown backend 'nope' (known: {PRESET_NAMES})"
     with pytest.raises(ConfigError) as env:
-        resolve(Options(), {}, {"WAI_BACKEND": "nope"})
+        resolve(Overrides(), {}, {"WAI_BACKEND": "nope"})
     assert env.value.message == f"unknown backend 'nope' (known: {PRESET_NAMES})"
     with pytest.raises(ConfigError):
-        resolve(Options(), {"backend": "nope"}, {})
+        resolve(Overrides(), {"backend": "nope"}, {})
 
 
 def test_resolve_checks_flag_params() -> None:
     with pytest.raises(UsageError) as caught:
-        resolve(Options(params={"top_k": 51}), {}, {})
+        resolve(Overrides(params={"top_k": 51}), {}, {})
     assert caught.value.message == "--top-k is 51, out of range: allowed 1 to 50"
 
 

@@ -169,6 +169,3 @@ def _resolve_backend(
         gateway_base_url=table.get("gateway_base_url", GATEWAY_BASE),
         context_window=context_window,
     )
-
-
-Options = Overrides  # TEMPORARY, until tests/settings/test_resolve.py is renamed
