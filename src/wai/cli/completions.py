@@ -14,6 +14,11 @@ class Shell(StrEnum):
     fish = "fish"
 
 
+# Typer prints its scripts and answers completion requests only through private functions (its
+# public way adds --install-completion and --show-completion to the root command): pyproject
+# holds typer to the versions that have them, and tests/cli/test_completions.py checks them.
+
+
 def completion_script(shell: str) -> str:
     from typer._completion_shared import get_completion_script
 
