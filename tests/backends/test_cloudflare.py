@@ -1,8 +1,7 @@
-"""Workers AI errors (reference §6), retries and broken streams (SPEC §1 exit codes, §4)."""
+"""Workers AI errors (each error code's message, hint and exit code), retries and broken streams."""
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -508,19 +507,16 @@ def test_not_retried(
 # Connection failures
 
 
-def test_closed_port_is_tried_four_times_then_exits_4() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def test_closed_port_is_tried_four_times_then_exits_4(closed_port: int) -> None:
     env = {
-        "CLOUDFLARE_API_BASE_URL": f"http://127.0.0.1:{port}/client/v4",
+        "CLOUDFLARE_API_BASE_URL": f"http://127.0.0.1:{closed_port}/client/v4",
         "CLOUDFLARE_ACCOUNT_ID": ACCOUNT,
         "CLOUDFLARE_API_TOKEN": TOKEN,
     }
 
     run = wai("ask", "--plain", "hi", env=env)
 
-    failure = f"could not connect to 127.0.0.1:{port}: [Errno 111] Connection refused"
+    failure = f"could not connect to 127.0.0.1:{closed_port}: [Errno 111] Connection refused"
     assert (run.exit_code, run.stdout) == (4, "")
     assert run.stderr == lines(
         *(retry_notice(failure, n) for n in (1, 2, 3)),
