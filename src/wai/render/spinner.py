@@ -7,54 +7,70 @@ server, a warm model) never flashes it, and never pays for loading Rich's live d
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from wai.environment import Environment
 from wai.render.terminal import start_thread_without_sigint
 
 SHOW_AFTER = 0.15
+FRAME_INTERVAL = 0.08  # Rich's own pace for a status spinner
 
 
 class Spinner:
+    """One thread of its own waits, then shows, redraws and takes down the spinner: Rich's live
+    display runs without a refresh thread, so `stop` can wait for everything to end."""
+
     def __init__(
         self, env: Environment, message: str = "waiting for the model…", delay: float = SHOW_AFTER
     ):
         self.env = env
         self.message = message
         self.delay = delay
-        self.lock = threading.Lock()  # between _show (a timer's thread) and stop
-        self.timer: threading.Timer | None = None
-        self.status: Any = None
+        self.shown = threading.Event()  # set while the spinner is on screen
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
 
     @property
     def active(self) -> bool:
         """Shown, or about to be."""
-        return self.timer is not None or self.status is not None
+        return self.thread is not None
 
     def start(self) -> None:
         if not self.env.stderr_is_live or self.active:
             return
-        self.timer = threading.Timer(self.delay, self._show)
-        self.timer.daemon = True
-        start_thread_without_sigint(self.timer.start)  # Rich's thread inherits its signal mask
+        self.stopping.clear()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        start_thread_without_sigint(self.thread.start)
 
-    def _show(self) -> None:
-        with self.lock:
-            if self.timer is None:  # stopped meanwhile
-                return
-            from rich.console import Console
+    def _run(self) -> None:
+        if self.stopping.wait(self.delay):
+            return  # the answer came first
+        from rich.console import Console
+        from rich.live import Live
+        from rich.spinner import Spinner as Dots
 
-            console = Console(file=self.env.stderr, no_color=self.env.no_color)
-            self.status = console.status(self.message, spinner="dots")
-            self.status.start()
+        console = Console(file=self.env.stderr, no_color=self.env.no_color)
+        live = Live(
+            Dots("dots", self.message, style="status.spinner"),
+            console=console,
+            auto_refresh=False,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        live.start(refresh=True)
+        self.shown.set()
+        try:
+            while not self.stopping.wait(FRAME_INTERVAL):
+                live.refresh()
+        finally:
+            live.stop()  # transient: the line is cleared, the cursor shown again
+            self.shown.clear()
 
     def stop(self) -> None:
-        if not self.active:
+        """Take the spinner down, or keep it from showing. When this returns, the spinner's
+        thread has ended and the terminal is as it was."""
+        if self.thread is None:
             return
-        if self.timer is not None:
-            self.timer.cancel()
-        with self.lock:
-            self.timer = None
-            if self.status is not None:
-                self.status.stop()
-                self.status = None
+        self.stopping.set()
+        self.thread.join()
+        self.thread = None
