@@ -1,8 +1,8 @@
 """The Workers AI stream end to end: the real server's bytes in, `wai ask --plain` stdout out.
 
-Every ugly case of reference/workers-ai.md §4-§5: padding, float neurons, events without
-`response`, OpenAI-style chunks, split reads, CRLF, comments, missing/bare/second `[DONE]`, JSON
-envelopes answering a streaming request, non-JSON events, multi-byte characters split mid-way.
+Every ugly case Workers AI's streams show: padding, float neurons, events without `response`,
+OpenAI-style chunks, split reads, CRLF, comments, missing/bare/second `[DONE]`, JSON envelopes
+answering a streaming request, non-JSON events, multi-byte characters split mid-way.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.servers.workers_ai import DEFAULT_MODEL, Reply, WorkersAIServer, enve
 USAGE = {"prompt_tokens": 418, "completion_tokens": 41, "total_tokens": 459}
 USAGE_LINE = "wai: usage: 418 prompt + 41 completion = 459 tokens\n"
 
-# The reference's example stream, byte for byte.
+# Workers AI's documented example stream, byte for byte.
 NEW = b'data: {"response":"New"}\n\n'
 YORK = b'data: {"response":" York"}\n\n'
 USAGE_EVENT = (
@@ -115,6 +115,7 @@ STREAM_CASES = [
         id="comment-lines",
     ),
     pytest.param(Reply.stream(NO_DONE), "New York", id="no-done"),
+    pytest.param(Reply.stream(NO_DONE[:-2], split=5), "New York", id="no-blank-line-at-the-end"),
     pytest.param(Reply.stream(NO_DONE + b"[DONE]\n\n"), "New York", id="bare-done"),
     pytest.param(
         Reply.stream(
@@ -183,7 +184,7 @@ def test_openai_chunks_give_finish_reason_and_usage_to_json(server: WorkersAISer
     assert document["backend"] == "cloudflare"
     assert document["usage"] == USAGE
     assert document["finish_reason"] == "length"
-    # document["session"] depends on one-shot saving (SPEC §1), which is not this file's subject.
+    # document["session"] depends on one-shot saving, which is not this file's subject.
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -28,39 +27,61 @@ def is_event_stream(response: httpx.Response) -> bool:
 
 
 def iter_payloads(response: httpx.Response) -> Iterator[SSEPayload]:
-    """Decoded `data:` payloads up to the first `[DONE]` (or the end of the stream).
+    """Decoded `data:` payloads of an event stream up to the first `[DONE]` (or its end).
 
-    httpx-sse's line decoder splits the text into complete lines (so events split across reads
-    at any byte and CR or CRLF line ends are handled there); the fields are read here, one test
-    per line, as its event decoder reads them: `data:` lines joined with newlines, `event:`
-    names the event, comments and other fields (a bare `[DONE]` among them) are ignored, and a
-    blank line or the end of the stream ends an event. llama.cpp's `error: {...}` lines are
-    errors.
+    httpx-sse reads the events: `data:` lines joined, `event:` names, comments and unknown
+    fields (a bare `[DONE]` among them) ignored, any line ends, events split across reads at any
+    byte. It reads the body as `_as_sse` mends it.
     """
-    from httpx_sse._decoders import SSELineDecoder
+    import httpx
+    from httpx_sse import EventSource
 
-    decoder = SSELineDecoder()
-    event, data = "", []
-    for text in itertools.chain(response.iter_text(), [None]):  # None: the end
-        lines = decoder.decode(text) if text is not None else [*decoder.flush(), ""]
-        for line in lines:
-            if not line:
-                if data:
-                    payload = "\n".join(data) if len(data) > 1 else data[0]
-                    if payload.strip() == "[DONE]":
-                        return
-                    if payload:
-                        yield SSEPayload(event or "message", _decode(payload))
-                    data = []
-                event = ""
-            elif line.startswith("data:"):
-                data.append(line[6:] if line[5:6] == " " else line[5:])
-            elif line == "data":  # a field without a colon has an empty value
-                data.append("")
-            elif line.startswith("error:"):  # llama.cpp's server: `error: {"message": ...}`
-                yield SSEPayload("error", _decode(line[6:].strip()))
-            elif line.startswith("event:"):
-                event = line[7:] if line[6:7] == " " else line[6:]
+    mended = httpx.Response(  # the charset stays; iter_bytes has undone any Content-Encoding
+        response.status_code,
+        headers={"content-type": response.headers.get("content-type", "")},
+        content=_as_sse(response.iter_bytes()),
+    )
+    for event in EventSource(mended).iter_sse():
+        data = event.data
+        if not data:  # no `data:` line: nothing to decode
+            continue
+        if data.strip() == "[DONE]":
+            return
+        yield SSEPayload(event.event, _decode(data))
+
+
+_ERROR = b"error:"
+_ERROR_EVENT = b"event: error\ndata:"
+
+
+def _as_sse(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The body with llama.cpp's two departures from SSE mended, read by read.
+
+    llama.cpp's server sends a failure as a line `error: {...}`, a field SSE does not have (so
+    httpx-sse drops it): the line becomes `event: error` + `data: {...}`. A line's first bytes
+    are held back while they may yet become `error:`, so a read may end anywhere. And it may end
+    the stream without the blank line that ends the last event (SSE drops such an event): one is
+    added at the end.
+    """
+    held = b""  # the first bytes of a line that may yet turn out to be `error:`
+    line_start = True  # the next piece (after `held`) begins a line
+    for piece in pieces:
+        if held:
+            piece, held = held + piece, b""
+        if _ERROR in piece:  # rare; this test is all most pieces cost
+            if line_start and piece.startswith(_ERROR):
+                piece = _ERROR_EVENT + piece[len(_ERROR) :]
+            for end in (b"\n", b"\r"):  # a line after a CR LF starts after its LF
+                piece = piece.replace(end + _ERROR, end + _ERROR_EVENT)
+        last = max(piece.rfind(b"\n"), piece.rfind(b"\r")) + 1  # where its last line starts
+        if last or line_start:  # that line starts in this piece
+            tail = piece[last:]
+            line_start = len(tail) < len(_ERROR) and _ERROR.startswith(tail)  # b"" included
+            if line_start:
+                piece, held = piece[:last], tail
+        if piece:
+            yield piece
+    yield held + b"\n\n"
 
 
 _raw_decode = json.JSONDecoder().raw_decode
