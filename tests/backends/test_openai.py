@@ -1,7 +1,6 @@
 """The OpenAI-compatible backend end to end: `wai ask` against a llama.cpp/vLLM/Ollama-style
-server (reference/workers-ai.md §7, SPEC §2): the exact requests, the exact output, the default
-model from /models, sessions, API keys, errors, retries, broken streams and the ready-made
-backends with nothing listening."""
+server: the exact requests, the exact output, the default model from /models, sessions, API
+keys, errors, retries, broken streams and the ready-made backends with nothing listening."""
 
 from __future__ import annotations
 

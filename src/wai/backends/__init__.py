@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from wai.backends.base import Backend
+from wai.backends.cloudflare import CloudflareBackend
+from wai.backends.http import RetryPolicy
+from wai.backends.openai import OpenAIBackend
 from wai.errors import ConfigError
 from wai.settings import Settings
 
 
 def make_backend(settings: Settings) -> Backend:
-    from wai.backends.http import RetryPolicy
-
     policy = RetryPolicy(
         retries=settings.retries,
         backoff=settings.retry_backoff,
@@ -18,11 +19,7 @@ def make_backend(settings: Settings) -> Backend:
     )
     backend = settings.backend
     if backend.type == "cloudflare":
-        from wai.backends.cloudflare import CloudflareBackend
-
         return CloudflareBackend(backend, policy)
     if backend.type == "openai":
-        from wai.backends.openai import OpenAIBackend
-
         return OpenAIBackend(backend, policy)
     raise ConfigError(f"backend {backend.name!r} has an unknown type {backend.type!r}")

@@ -133,7 +133,7 @@ class CloudflareBackend:
     def error(
         self, status: int | None, code: int | None, message: str, retry_after: float | None
     ) -> BackendError:
-        """The user-facing error for a Workers AI error code (reference §6)."""
+        """The user-facing error for a Workers AI error code."""
         model = self.settings.model
         pick_model = (
             "`wai models` lists the current ones; pick one with `-m MODEL` or "

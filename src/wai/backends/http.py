@@ -29,14 +29,14 @@ ErrorFromResponse = Callable[["httpx.Response"], BackendError]
 EventsFromResponse = Callable[["httpx.Response"], Iterator[Event]]
 
 
-class Server(NamedTuple):
+class Endpoint(NamedTuple):
     """How to name a server in errors: `where` it was expected, how to `start` it if known."""
 
     where: str
     start: str | None = None
 
     @classmethod
-    def of(cls, url: str) -> Server:
+    def of(cls, url: str) -> Endpoint:
         return cls(urlsplit(url).netloc)
 
 
@@ -46,17 +46,17 @@ def stream_call(
     policy: RetryPolicy,
     error_from_response: ErrorFromResponse,
     events_from_response: EventsFromResponse,
-    server: Server | None = None,
+    endpoint: Endpoint | None = None,
 ) -> Iterator[Event]:
     """Yield the events of `call`; retry retryable failures until the first text arrives."""
     import httpx
 
     timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
     headers = {**call.headers, **secret_headers}
-    server = server or Server.of(call.url)
-    host = server.where
+    endpoint = endpoint or Endpoint.of(call.url)
+    host = endpoint.where
     attempt = 0
-    with _client(timeout) as client:
+    with _client(timeout, call.url) as client:
         while True:
             text_seen = False
             try:
@@ -72,7 +72,7 @@ def stream_call(
             except httpx.TimeoutException as error:
                 failure = _timeout_error(error, host, policy)
             except httpx.TransportError as error:
-                failure = _transport_error(error, server)
+                failure = _transport_error(error, endpoint)
             except BackendError as error:
                 failure = error
             if text_seen:
@@ -96,22 +96,11 @@ def stream_call(
             time.sleep(delay)
 
 
-def _client(timeout: httpx.Timeout) -> httpx.Client:
-    """A client on wai's own transport; the proxies the environment names (HTTP_PROXY and the
-    like, NO_PROXY) keep httpx's, mounted as httpx mounts them itself when it picks the transport
-    (it skips the environment when given one)."""
-    import httpx
-    from httpx._utils import get_environment_proxies
+def _client(timeout: httpx.Timeout, url: str) -> httpx.Client:
+    # Imported here, with httpx: the transport is httpx's, and `wai --help` loads neither.
+    from wai.backends.transport import client
 
-    from wai.backends.transport import StdlibTransport
-
-    mounts = {
-        pattern: None if proxy is None else httpx.HTTPTransport(proxy=proxy)
-        for pattern, proxy in get_environment_proxies().items()
-    }
-    return httpx.Client(
-        timeout=timeout, follow_redirects=False, transport=StdlibTransport(), mounts=mounts
-    )
+    return client(timeout, url)
 
 
 def _delay(attempt: int, retry_after: float | None, backoff: float) -> float:
@@ -155,17 +144,17 @@ def _timeout_error(error: Exception, host: str, policy: RetryPolicy) -> NetworkE
     )
 
 
-def _transport_error(error: Exception, server: Server) -> NetworkError:
+def _transport_error(error: Exception, endpoint: Endpoint) -> NetworkError:
     import httpx
 
     if isinstance(error, httpx.ConnectError):
         reason = str(error) or type(error).__name__
         return NetworkError(
-            f"could not connect to {server.where}: {reason}",
-            hint=server.start or "check your network connection and the backend's base_url",
+            f"could not connect to {endpoint.where}: {reason}",
+            hint=endpoint.start or "check your network connection and the backend's base_url",
             retryable=True,
         )
-    return NetworkError(f"the connection to {server.where} was cut off", retryable=True)
+    return NetworkError(f"the connection to {endpoint.where} was cut off", retryable=True)
 
 
 def get_json(
@@ -173,26 +162,26 @@ def get_json(
     headers: dict[str, str],
     policy: RetryPolicy,
     error_from_response: ErrorFromResponse,
-    server: Server | None = None,
+    endpoint: Endpoint | None = None,
 ) -> Any:
     """GET a JSON document (a model list, a token check); no retries."""
     import httpx
 
-    server = server or Server.of(url)
+    endpoint = endpoint or Endpoint.of(url)
     timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
     try:
-        with _client(timeout) as client:
+        with _client(timeout, url) as client:
             response = client.get(url, headers=headers)
     except httpx.TimeoutException as error:
-        raise _timeout_error(error, server.where, policy) from None
+        raise _timeout_error(error, endpoint.where, policy) from None
     except httpx.TransportError as error:
-        raise _transport_error(error, server) from None
+        raise _transport_error(error, endpoint) from None
     if response.status_code >= 400:
         raise error_from_response(response)
     try:
         return response.json()
     except ValueError:
         raise BackendError(
-            f"{server.where} answered with something that is not JSON: "
+            f"{endpoint.where} answered with something that is not JSON: "
             f"{response.text.strip()[:120] or '(empty)'}"
         ) from None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from wai.backends.answers import error_by_status, error_from_response, events_from_response
 from wai.backends.base import Event, HttpCall, ModelInfo, Request
-from wai.backends.http import RetryPolicy, Server, get_json, stream_call
+from wai.backends.http import Endpoint, RetryPolicy, get_json, stream_call
 from wai.errors import (
     BackendError,
     ConfigError,
@@ -53,9 +53,9 @@ class OpenAIBackend:
         return self.settings.base_url.rstrip("/")
 
     @property
-    def server(self) -> Server:
+    def endpoint(self) -> Endpoint:
         start = START_COMMANDS.get(self.name)
-        return Server(
+        return Endpoint(
             f"the {self.name} server at {self.base_url}",
             f"start it with: {start}"
             if start
@@ -69,7 +69,7 @@ class OpenAIBackend:
             models = self.list_models()
             if not models:
                 raise BackendError(
-                    f"{self.server.where} offers no models",
+                    f"{self.endpoint.where} offers no models",
                     hint="load a model into the server, or name one with -m MODEL",
                 )
             self._model = models[0].id
@@ -106,12 +106,12 @@ class OpenAIBackend:
             self.policy,
             lambda response: error_from_response(response, self.error),
             self.events,
-            self.server,
+            self.endpoint,
         )
 
     def events(self, response: httpx.Response) -> Iterator[Event]:
         empty = BackendError(
-            f"{self.server.where} sent an empty answer", hint=context_hint(self.name)
+            f"{self.endpoint.where} sent an empty answer", hint=context_hint(self.name)
         )  # what llama.cpp's server does with a prompt longer than its context
         return events_from_response(response, self.error, empty)
 
@@ -121,7 +121,7 @@ class OpenAIBackend:
             self._headers(),
             self.policy,
             lambda response: error_from_response(response, self.error),
-            self.server,
+            self.endpoint,
         )
         entries = document.get("data") if isinstance(document, dict) else None
         if not isinstance(entries, list):
@@ -135,7 +135,7 @@ class OpenAIBackend:
     def error(
         self, status: int | None, code: int | None, message: str, retry_after: float | None
     ) -> BackendError:
-        where = self.server.where
+        where = self.endpoint.where
         lowered = message.lower()
         too_long = "context" in lowered and ("length" in lowered or "size" in lowered)
         hint = context_hint(self.name) if too_long else None

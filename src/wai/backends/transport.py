@@ -3,118 +3,57 @@
 wai makes one call at a time and streams it, so it needs none of httpcore's pooling, HTTP/2 or
 async support, and pays for them twice: httpcore and h11 cost ~18 ms of start-up, and h11 turns
 every chunk of a chunked stream (one per token) into events through a state machine, ~20 µs a
-token. Here a read of up to 64 KiB is de-chunked in one pass, so a burst of tokens costs one
-trip through httpx's decoders. http.client itself is already loaded by `import httpx`.
+token. http.client reads the framing itself, chunks included, and is already loaded by
+`import httpx`.
 
-Proxies from the environment are mounted on httpx's own (httpcore) transports: see
-wai.backends.http._client.
+A proxy from the environment takes httpx's own (httpcore) transport: see `client`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import select
 import ssl
+import urllib.request  # loaded by httpx already
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 READ_SIZE = 1 << 16
-MAX_LINE = 4096  # a chunk-size or trailer line longer than this is not HTTP
-
-_SIZE, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
+INCOMPLETE = "peer closed connection without sending complete message body"
 
 
-class Dechunker:
-    """Decodes `Transfer-Encoding: chunked` fed in pieces split at any byte."""
-
-    def __init__(self) -> None:
-        self.pending = b""
-        self.left = 0  # bytes still to come of the current chunk's data
-        self.state = _SIZE
-
-    @property
-    def done(self) -> bool:
-        return self.state == _DONE
-
-    def feed(self, data: bytes) -> bytes:
-        """The body bytes in `data`; raises httpx.RemoteProtocolError on malformed framing."""
-        buffer = self.pending + data if self.pending else data
-        pos, end, out = 0, len(buffer), []
-        state = self.state
-        while pos < end and state != _DONE:
-            if state == _SIZE:
-                eol = _line_end(buffer, pos)
-                if eol < 0:
-                    break
-                size = _chunk_size(buffer[pos:eol])
-                pos = eol + 1
-                if size == 0:
-                    state = _TRAILER
-                    continue
-                stop = pos + size
-                if buffer[stop : stop + 2] == b"\r\n":  # the whole chunk is here: most of them
-                    out.append(buffer[pos:stop])
-                    pos = stop + 2
-                    continue
-                state, self.left = _DATA, size
-            elif state == _DATA:
-                piece = buffer[pos : pos + self.left]
-                out.append(piece)
-                pos += len(piece)
-                self.left -= len(piece)
-                if self.left:
-                    break
-                state = _DATA_END
-            elif state == _DATA_END:
-                if buffer[pos : pos + 1] == b"\n":
-                    pos += 1
-                elif end - pos < 2:
-                    break
-                elif buffer[pos : pos + 2] == b"\r\n":
-                    pos += 2
-                else:
-                    raise httpx.RemoteProtocolError("malformed chunked body: no CRLF after data")
-                state = _SIZE
-            else:  # _TRAILER: header lines up to a blank one
-                eol = _line_end(buffer, pos)
-                if eol < 0:
-                    break
-                if not buffer[pos:eol].rstrip(b"\r"):
-                    state = _DONE
-                pos = eol + 1
-        self.state = state
-        self.pending = buffer[pos:] if state != _DONE else b""
-        return b"".join(out)
-
-
-def _line_end(buffer: bytes, pos: int) -> int:
-    """Where the line starting at `pos` ends (its newline), or -1 while it is incomplete."""
-    eol = buffer.find(b"\n", pos)
-    if eol < 0 and len(buffer) - pos > MAX_LINE:
-        raise httpx.RemoteProtocolError("malformed chunked body: line too long")
-    return eol
-
-
-def _chunk_size(line: bytes) -> int:
-    """The size in a chunk-size line (hex, maybe `;extensions`, maybe a CR)."""
-    if b";" in line:
-        line = line.split(b";", 1)[0]
-    try:
-        size = int(line, 16)  # int() ignores the surrounding whitespace, CR included
-    except ValueError:
-        shown = line.rstrip(b"\r")[:40]
-        message = f"malformed chunked body: bad chunk size {shown!r}"
-        raise httpx.RemoteProtocolError(message) from None
-    if size < 0:
-        raise httpx.RemoteProtocolError("malformed chunked body: negative size")
-    return size
+def client(timeout: httpx.Timeout, url: str) -> httpx.Client:
+    """A client for `url`: on wai's own transport, or on httpx's through the proxy the
+    environment names for it (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, unless NO_PROXY covers it).
+    httpx reads the environment only when it picks the transport itself."""
+    transport: httpx.BaseTransport
+    proxies = urllib.request.getproxies_environment()
+    parts = urlsplit(url)
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    host = parts.hostname or ""
+    with contextlib.suppress(ValueError):  # a bad port: httpx says so when it sends
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"  # NO_PROXY may name a host:port
+    if proxy and not urllib.request.proxy_bypass_environment(host, proxies):
+        proxy = proxy if "://" in proxy else f"http://{proxy}"  # as httpx reads a bare host:port
+        transport = httpx.HTTPTransport(proxy=proxy)
+    else:
+        transport = StdlibTransport()
+    return httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
 
 
 class ResponseBody(httpx.SyncByteStream):
-    """The body as it arrives: every read of the socket, de-chunked, is one piece."""
+    """The body as it arrives. http.client's read1 de-chunks it, but one chunk a call, and a
+    model server sends a chunk a token: the chunks that have already arrived go on as one piece,
+    so a burst of tokens costs one trip through httpx's and httpx-sse's decoders, not one each."""
 
-    def __init__(self, connection: http.client.HTTPConnection, response: Any) -> None:
+    def __init__(
+        self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse
+    ) -> None:
         self.connection = connection
         self.response = response
 
@@ -124,36 +63,38 @@ class ResponseBody(httpx.SyncByteStream):
 
     def _pieces(self) -> Iterator[bytes]:
         response = self.response
-        read = response.fp.read1
-        if response.chunked:
-            dechunker = Dechunker()
-            while not dechunker.done:
-                data = read(READ_SIZE)
-                if not data:
-                    raise httpx.RemoteProtocolError(
-                        "peer closed connection without sending complete message body: "
-                        "incomplete chunked read"
-                    )
-                if piece := dechunker.feed(data):
-                    yield piece
-        elif response.length is not None:
-            left = response.length
-            while left > 0:
-                data = read(min(left, READ_SIZE))
-                if not data:
-                    raise httpx.RemoteProtocolError(
-                        "peer closed connection without sending complete message body: "
-                        f"received {response.length - left} bytes, expected {response.length}"
-                    )
-                left -= len(data)
-                yield data
-        else:  # the body ends when the server closes the connection
-            while data := read(READ_SIZE):
-                yield data
+        expected = response.length  # None when chunked or delimited by the connection's close
+        fd = response.fileno() if response.chunked else None  # else read1 takes all there is
+        received = sent = 0
+        batch: list[bytes] = []
+        try:
+            while data := response.read1(READ_SIZE):
+                batch.append(data)
+                received += len(data)
+                if fd is not None and received - sent < READ_SIZE and _arrived(fd):
+                    continue
+                piece, batch, sent = b"".join(batch), [], received
+                yield piece
+        except (http.client.HTTPException, OSError):
+            if batch:
+                yield b"".join(batch)  # what came before the failure goes on first
+            raise
+        if batch:
+            yield b"".join(batch)
+        if expected is not None and received < expected:  # read1 just stops at a close
+            raise httpx.RemoteProtocolError(
+                f"{INCOMPLETE}: received {received} bytes, expected {expected}"
+            )
 
     def close(self) -> None:
         self.response.close()
         self.connection.close()
+
+
+def _arrived(fd: int) -> bool:
+    """Whether the socket holds more (or the end), which a read then takes without waiting.
+    What http.client has buffered does not count: that goes on in a piece of its own."""
+    return bool(select.select([fd], [], [], 0)[0])
 
 
 class StdlibTransport(httpx.BaseTransport):
@@ -222,6 +163,8 @@ class _mapped:
         if kind is None or isinstance(error, httpx.TransportError):
             return
         message = str(error) or kind.__name__
+        if issubclass(kind, http.client.IncompleteRead):  # read1 on a chunked body, cut or garbled
+            raise httpx.RemoteProtocolError(f"{INCOMPLETE}: incomplete chunked read") from error
         if issubclass(kind, TimeoutError):
             raise (httpx.ReadTimeout if self.read else httpx.ConnectTimeout)(message) from error
         if issubclass(kind, http.client.HTTPException):
