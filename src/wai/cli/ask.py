@@ -1,16 +1,18 @@
 """`wai ask`: one question, one answer: read the prompt, open its conversation, send one turn,
 report usage."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wai.backends.base import Usage
 from wai.cli import options as opt
 from wai.cli.common import environment, read_stdin, reported
 from wai.environment import Environment
 from wai.errors import UsageError
 from wai.settings import Overrides
+
+if TYPE_CHECKING:  # importing wai.backends loads every backend, which `wai --help` does not need
+    from wai.backends.base import Usage
 
 
 def ask(
@@ -131,7 +133,7 @@ def run_ask(
         raise KeyboardInterrupt
 
 
-def describe_usage(usage: Usage | None) -> str:
+def describe_usage(usage: "Usage | None") -> str:
     if usage is None:
         return "usage: the backend reported no token counts"
     parts = [
