@@ -105,22 +105,17 @@ class Doctor:
     def check_cloudflare(self, backend: Any, settings: Any) -> bool:
         environ = self.env.environ
         from_env = environ.get("CLOUDFLARE_ACCOUNT_ID") or environ.get("CF_ACCOUNT_ID")
-        if not settings.account_id:
-            return self.add(
-                "account id",
-                FAIL,
-                "missing: set CLOUDFLARE_ACCOUNT_ID or run `wai login`",
-                EXIT_CONFIG,
-            )
-        self.add("account id", OK, f"from the {'environment' if from_env else 'config file'}")
-        if not settings.api_token:
-            return self.add(
-                "API token",
-                FAIL,
-                "missing: set CLOUDFLARE_API_TOKEN or run `wai login`",
-                EXIT_CONFIG,
-            )
-        self.add("API token", OK, f"from the {settings.token_source} (value not shown)")
+        account_source = "environment" if from_env else "config file"
+        credentials = (
+            ("account id", settings.account_id, "CLOUDFLARE_ACCOUNT_ID", account_source),
+            ("API token", settings.api_token, "CLOUDFLARE_API_TOKEN", settings.token_source),
+        )
+        for name, value, variable, source in credentials:
+            if not value:
+                detail = f"missing: set {variable} or run `wai login`"
+                return self.add(name, FAIL, detail, EXIT_CONFIG)
+            secret = " (value not shown)" if name == "API token" else ""
+            self.add(name, OK, f"from the {source}{secret}")
 
         def verify() -> str:
             status = backend.verify_token()
