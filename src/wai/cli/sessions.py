@@ -69,12 +69,9 @@ def show(
     env = environment(ctx)
     with reported(env):
         from wai.conversation import transcript
-        from wai.conversation.store import SessionStore
         from wai.render import markdown_wanted
 
-        store = SessionStore()
-        store.existing(name)
-        session = store.load(name)
+        store, session = _stored(name)
         if as_json:
             env.write_out(_document(store, name))
         elif markdown_wanted(env, markdown):
@@ -96,11 +93,8 @@ def export(
     env = environment(ctx)
     with reported(env):
         from wai.conversation import transcript
-        from wai.conversation.store import SessionStore
 
-        store = SessionStore()
-        store.existing(name)
-        session = store.load(name)
+        store, session = _stored(name)
         env.write_out(
             _document(store, name)
             if format_ is Format.json
@@ -196,6 +190,15 @@ def _json(value: Any) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+
+
+def _stored(name: str) -> tuple[SessionStore, Session]:
+    """The sessions and the one named `name`; a usage error when there is no such session."""
+    from wai.conversation.store import SessionStore
+
+    store = SessionStore()
+    store.existing(name)
+    return store, store.load(name)
 
 
 def _document(store: SessionStore, name: str) -> str:
