@@ -31,7 +31,13 @@ from wai.settings import Overrides
 from wai.settings.file import load_config
 
 ANSWER = "Hello, world!"
-TODAY = f"{date.today():%Y-%m-%d}"
+
+
+def today() -> str:
+    """The date a session made now is named with (read when asked: a run may cross midnight)."""
+    return f"{date.today():%Y-%m-%d}"
+
+
 OTHER_MODEL = "@cf/meta/llama-3.1-8b-instruct"
 NO_EXCHANGE = "wai: error: there is no exchange yet\n"
 PARAM_USAGE = (
@@ -167,7 +173,7 @@ def test_a_message_is_answered_and_saved_as_a_new_session(
     assert chat.output() == (ANSWER, "")
     assert server.last_body == body(said("user", "why is the sky blue?"))
     assert server.run_requests[-1].path == run_path()
-    name = f"{TODAY}-why-is-the-sky-blue"
+    name = f"{today()}-why-is-the-sky-blue"
     assert saved(sessions_dir) == {
         name: document(name, [asked("why is the sky blue?"), answered()])
     }
@@ -183,7 +189,7 @@ def test_each_message_carries_the_history(
     assert server.last_body == body(
         said("user", "hi"), said("assistant", ANSWER), said("user", "and then?")
     )
-    name = f"{TODAY}-hi"
+    name = f"{today()}-hi"
     assert saved(sessions_dir) == {
         name: document(name, [asked("hi"), answered(), asked("and then?"), answered("AB")])
     }
@@ -202,7 +208,7 @@ def test_double_slash_sends_the_text_with_one_slash(
     chat.type("//etc/hosts is what?")
     assert chat.output() == (ANSWER, "")
     assert server.last_body == body(said("user", "/etc/hosts is what?"))
-    name = f"{TODAY}-etc-hosts-is-what"
+    name = f"{today()}-etc-hosts-is-what"
     assert saved(sessions_dir) == {name: document(name, [asked("/etc/hosts is what?"), answered()])}
 
 
@@ -227,7 +233,7 @@ def test_an_error_before_any_token_is_reported_and_nothing_is_saved(
     chat.type("second try")  # the REPL goes on, without the failed message
     assert chat.output() == (ANSWER, "")
     assert server.last_body == body(said("user", "second try"))
-    name = f"{TODAY}-second-try"
+    name = f"{today()}-second-try"
     assert saved(sessions_dir) == {name: document(name, [asked("second try"), answered()])}
 
 
@@ -244,7 +250,7 @@ def test_a_stream_cut_after_some_tokens_keeps_the_partial_answer(
         "was cut off\n"
         "hint: what arrived is kept above; ask again to get a whole answer\n",
     )
-    name = f"{TODAY}-hi"
+    name = f"{today()}-hi"
     exchanges = [
         asked("hi"),
         answered(),
@@ -316,15 +322,15 @@ def test_new_starts_an_unnamed_session_and_the_next_message_a_new_file(
     assert chat.repl.conversation.session.name == ""
     assert chat.repl.conversation.session.messages == []
     assert saved(sessions_dir) == {
-        f"{TODAY}-hi": document(f"{TODAY}-hi", [asked("hi"), answered()])
+        f"{today()}-hi": document(f"{today()}-hi", [asked("hi"), answered()])
     }
 
     chat.type("hi")
     assert chat.output() == (ANSWER, "")
     assert server.last_body == body(said("user", "hi"))  # no history from the first session
     assert saved(sessions_dir) == {
-        f"{TODAY}-hi": document(f"{TODAY}-hi", [asked("hi"), answered()]),
-        f"{TODAY}-hi-2": document(f"{TODAY}-hi-2", [asked("hi"), answered()]),
+        f"{today()}-hi": document(f"{today()}-hi", [asked("hi"), answered()]),
+        f"{today()}-hi-2": document(f"{today()}-hi-2", [asked("hi"), answered()]),
     }
 
 
@@ -348,7 +354,7 @@ def test_system_set_before_the_first_message_is_sent_and_saved(
     chat.type("hi")
     assert chat.output() == (ANSWER, "")
     assert server.last_body == body(said("system", "Answer in French."), said("user", "hi"))
-    name = f"{TODAY}-hi"
+    name = f"{today()}-hi"
     assert saved(sessions_dir) == {
         name: document(name, [said("system", "Answer in French."), asked("hi"), answered()])
     }
@@ -361,7 +367,7 @@ def test_system_set_in_a_saved_session_replaces_it_on_disk_at_once(
     chat.output()
     chat.type("/system Be verbose.")
     assert chat.output() == ("", "wai: system message set\n")
-    name = f"{TODAY}-hi"
+    name = f"{today()}-hi"
     assert saved(sessions_dir) == {
         name: document(name, [said("system", "Be verbose."), asked("hi"), answered()])
     }
@@ -397,7 +403,7 @@ def test_model_switch_sends_to_the_new_model_and_records_it(
     chat.type("hi")
     assert chat.output() == (ANSWER, "")
     assert [r.path for r in server.run_requests] == [run_path(DEFAULT_MODEL)]
-    name = f"{TODAY}-hi"
+    name = f"{today()}-hi"
     assert saved(sessions_dir) == {name: document(name, [asked("hi"), answered()])}
 
 
@@ -408,7 +414,7 @@ def test_an_unknown_model_gets_the_servers_error_and_the_repl_goes_on(
     chat.output()
     chat.type(f"/model {OTHER_MODEL}")
     assert chat.output() == ("", f"wai: model: {OTHER_MODEL}\n")
-    name = f"{TODAY}-hi"
+    name = f"{today()}-hi"
     assert saved(sessions_dir) == {
         name: document(name, [asked("hi"), answered()], model=OTHER_MODEL)
     }
@@ -455,7 +461,7 @@ def test_backend_switch_to_a_configured_backend_is_recorded(
     chat.type("hi")
     assert chat.output() == (ANSWER, "")
     assert server.run_requests[-1].path == run_path()
-    name = f"{TODAY}-hi"
+    name = f"{today()}-hi"
     assert saved(sessions_dir) == {name: document(name, [asked("hi"), answered()], backend="work")}
 
 
@@ -477,7 +483,7 @@ def test_an_unknown_backend_is_an_error_and_the_repl_goes_on(
     chat.type("hi")
     assert chat.output() == (ANSWER, "")
     assert server.last_body == body(said("user", "hi"), temperature=0.2)
-    name = f"{TODAY}-hi"
+    name = f"{today()}-hi"
     assert saved(sessions_dir) == {
         name: document(name, [asked("hi"), answered()], params={"temperature": 0.2})
     }
@@ -502,7 +508,7 @@ def test_set_changes_the_next_request_and_the_session_params(
     chat.output()
     chat.type("/set temperature 0.2")
     assert chat.output() == ("", "wai: temperature = 0.2\n")
-    name = f"{TODAY}-hi"
+    name = f"{today()}-hi"
     assert saved(sessions_dir) == {
         name: document(name, [asked("hi"), answered()], params={"temperature": 0.2})
     }
@@ -525,7 +531,7 @@ def test_set_out_of_range_names_the_range_and_changes_nothing(
     assert chat.output() == ("max_tokens = 1024\ntemperature = 0.2\n", "")
     chat.type("again")
     assert server.last_body["temperature"] == 0.2
-    assert saved(sessions_dir)[f"{TODAY}-hi"]["params"] == {"temperature": 0.2}
+    assert saved(sessions_dir)[f"{today()}-hi"]["params"] == {"temperature": 0.2}
 
 
 @pytest.mark.parametrize("line", ["/set nonsense 1", "/set temperature", "/set temperature  "])
@@ -555,7 +561,7 @@ def test_retry_regenerates_the_last_answer(
     assert server.last_body == body(
         said("user", "hi"), said("assistant", ANSWER), said("user", "and then?")
     )
-    name = f"{TODAY}-hi"
+    name = f"{today()}-hi"
     assert saved(sessions_dir) == {
         name: document(name, [asked("hi"), answered(), asked("and then?"), answered("AB")])
     }
@@ -570,7 +576,7 @@ def test_retry_that_fails_keeps_the_exchange_it_would_replace(
     chat.type("/retry")
     assert chat.output() == ("", "wai: error: Workers AI rejected the input: bad input\n")
     assert server.last_body == body(said("user", "hi"))
-    name = f"{TODAY}-hi"
+    name = f"{today()}-hi"
     assert saved(sessions_dir) == {name: document(name, [asked("hi"), answered()])}
 
 
@@ -590,7 +596,7 @@ def test_undo_drops_the_last_exchange(
     chat.output()
     chat.type("/undo")
     assert chat.output() == ("", "wai: dropped the last exchange\n")
-    name = f"{TODAY}-hi"
+    name = f"{today()}-hi"
     assert saved(sessions_dir) == {
         name: document(name, [said("system", "Be brief."), asked("hi"), answered()])
     }
@@ -612,12 +618,12 @@ def test_undo_with_nothing_to_undo_is_an_error(
     chat.type("hi", "/undo")
     chat.output()
     assert saved(sessions_dir) == {
-        f"{TODAY}-hi": document(f"{TODAY}-hi", [said("system", "Be brief.")])
+        f"{today()}-hi": document(f"{today()}-hi", [said("system", "Be brief.")])
     }
     chat.type("/undo")
     assert chat.output() == ("", NO_EXCHANGE)
     assert saved(sessions_dir) == {
-        f"{TODAY}-hi": document(f"{TODAY}-hi", [said("system", "Be brief.")])
+        f"{today()}-hi": document(f"{today()}-hi", [said("system", "Be brief.")])
     }
 
 
@@ -642,7 +648,7 @@ def test_sessions_lists_the_saved_sessions_newest_first(
     chat.output()
     chat.type("/sessions")
     assert chat.output() == (
-        f"{TODAY}-second-one  (1 turn) second one\n{TODAY}-hi  (2 turns) hi\n",
+        f"{today()}-second-one  (1 turn) second one\n{today()}-hi  (2 turns) hi\n",
         "",
     )
 
@@ -709,7 +715,7 @@ def test_load_of_an_unknown_session_is_an_error_and_keeps_the_current_one(
     assert server.last_body == body(
         said("user", "hi"), said("assistant", ANSWER), said("user", "still here?")
     )
-    current = f"{TODAY}-hi"
+    current = f"{today()}-hi"
     assert saved(sessions_dir) == {
         current: document(current, [asked("hi"), answered(), asked("still here?"), answered()])
     }
@@ -763,7 +769,7 @@ def test_rename_to_an_invalid_or_taken_name_is_an_error(
     chat.output()
     chat.type(f"/rename {name}")
     assert chat.output() == ("", error)
-    current = f"{TODAY}-hi"
+    current = f"{today()}-hi"
     assert saved(sessions_dir) == {
         current: document(current, [asked("hi"), answered()]),
         "taken": stamped(taken),
@@ -778,7 +784,7 @@ def test_rename_of_a_new_session_to_a_taken_name_is_an_error(
     assert chat.output() == ("", "wai: error: a session named 'taken' exists already\n")
     chat.type("hi")
     assert server.last_body == body(said("user", "hi"))
-    current = f"{TODAY}-hi"
+    current = f"{today()}-hi"
     assert saved(sessions_dir) == {
         current: document(current, [asked("hi"), answered()]),
         "taken": stamped(taken),
@@ -808,7 +814,7 @@ def test_edit_sends_what_the_editor_wrote(
     chat.type("/edit")
     assert chat.output() == (ANSWER, "")
     assert server.last_body == body(said("user", "line one\nline two"))
-    name = f"{TODAY}-line-one-line-two"
+    name = f"{today()}-line-one-line-two"
     assert saved(sessions_dir) == {name: document(name, [asked("line one\nline two"), answered()])}
 
 

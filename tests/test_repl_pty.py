@@ -15,7 +15,11 @@ from tests.conftest import default_sigint
 from tests.servers.workers_ai import Reply, WorkersAIServer, sse, token_events
 
 PROMPT = "›"
-TODAY = f"{date.today():%Y-%m-%d}"
+
+
+def today() -> str:
+    """The date a session made now is named with (read when asked: a run may cross midnight)."""
+    return f"{date.today():%Y-%m-%d}"
 
 
 def spawn(*args: str, command: str | None = None) -> pexpect.spawn:
@@ -113,7 +117,7 @@ def test_a_conversation_typed_at_the_terminal(server: WorkersAIServer, isolated:
     history = isolated / "data" / "history"
     assert history.stat().st_mode & 0o777 == 0o600  # what was typed stays private
     assert "What is wai?" in history.read_text()
-    document = session_file(isolated, f"{TODAY}-what-is-wai")
+    document = session_file(isolated, f"{today()}-what-is-wai")
     assert plain(document["messages"]) == [
         ("system", "Answer in French.", False),
         ("user", "What is wai?", False),
