@@ -6,7 +6,7 @@ from typing import Any
 
 from wai.conversation.store import Session, parse_time
 from wai.environment import Environment
-from wai.render.terminal import rich_console
+from wai.render.console import rich_console
 
 ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
 INTERRUPTED = "[interrupted]"

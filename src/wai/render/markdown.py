@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from wai.backends.base import TurnResult
 from wai.environment import Environment
-from wai.render.terminal import rich_console, start_thread_without_sigint
+from wai.render.console import rich_console, start_thread_without_sigint
 
 FRAMES_PER_SECOND = 20
 FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 from wai.environment import Environment
-from wai.render.terminal import start_thread_without_sigint
+from wai.render.console import start_thread_without_sigint
 
 SHOW_AFTER = 0.15
 FRAME_INTERVAL = 0.08  # Rich's own pace for a status spinner
