@@ -69,7 +69,7 @@ class Chat:
             stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(), environ=os.environ
         )
         conversation = Conversation.open(self.env, overrides, config)
-        self.repl = Repl(self.env, conversation, overrides, config)
+        self.repl = Repl(self.env, conversation, overrides)
 
     def type(self, *lines: str) -> None:
         for line in lines:
@@ -878,7 +878,7 @@ def test_clear_erases_the_terminal(server: WorkersAIServer) -> None:
             env = Environment(
                 stdin=io.StringIO(), stdout=terminal, stderr=io.StringIO(), environ=os.environ
             )
-            repl = Repl(env, Conversation.open(env, Overrides(), {}), Overrides(), {})
+            repl = Repl(env, Conversation.open(env, Overrides(), {}), Overrides())
             repl.handle("/clear")
             erase = b"\x1b[2J\x1b[0;0H"
             assert read_terminal(master, len(erase)) == erase

@@ -6,7 +6,7 @@ import os
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -41,12 +41,10 @@ class Repl:
         env: Environment,
         conversation: Conversation,
         overrides: Overrides,
-        config: Mapping[str, Any],
     ):
         self.env = env
         self.conversation = conversation
         self.overrides = overrides  # the command line's, for /new and /load
-        self.config = config
         self.commands = {command.name: command for command in self._commands()}
 
     # --- the loop ---
@@ -203,7 +201,7 @@ class Repl:
         raise Leave
 
     def cmd_new(self, _: str) -> None:
-        self.conversation = Conversation.open(self.env, self.overrides, self.config)
+        self.conversation = Conversation.open(self.env, self.overrides, self.conversation.config)
         self.env.notice("new session")
 
     def cmd_system(self, text: str) -> None:
@@ -268,7 +266,9 @@ class Repl:
         if not name:
             raise UsageError("usage: /load NAME (/sessions lists them)")
         SessionStore().load(name)  # an unknown or broken name is an error, not a new session
-        self.conversation = Conversation.open(self.env, self.overrides, self.config, name=name)
+        self.conversation = Conversation.open(
+            self.env, self.overrides, self.conversation.config, name=name
+        )
         self._show_recent()
 
     def cmd_rename(self, name: str) -> None:

@@ -57,7 +57,7 @@ def run_chat(
         first_message = piped if piped.strip() else None
     config = load_config()
     conversation = Conversation.open(env, overrides, config, name=session, resume_last=resume_last)
-    repl = Repl(env, conversation, overrides, config)
+    repl = Repl(env, conversation, overrides)
     if env.stdin_isatty:
         repl.run(first_message)
         return
