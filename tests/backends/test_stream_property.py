@@ -59,7 +59,7 @@ def streams(draw: st.DrawFn) -> Encoded:
     events: list[dict[str, Any]] = [
         {"response": token, "p": draw(st.text("abcdefghijklmnop", max_size=12))} for token in tokens
     ]
-    usage = draw(st.none() | st.builds(Usage, counts, counts, counts))
+    usage = draw(st.none() | st.builds(Usage, counts, counts, counts, st.none()))
     if usage is not None:
         fields: dict[str, Any] = usage.as_dict()
         if draw(st.booleans()):

@@ -34,20 +34,46 @@ class HttpCall(NamedTuple):
 
 
 class TextDelta(NamedTuple):  # one per token: a tuple is the cheapest thing to build
+    """A piece of the answer."""
+
     text: str
+
+    # Two tuples of equal items are equal whatever their class: these compare their kind too.
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and tuple.__eq__(self, other)  # type: ignore[arg-type]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+
+class ReasoningDelta(NamedTuple):
+    """A piece of the model's reasoning (its thinking before the answer): never part of the
+    answer's text."""
+
+    text: str
+
+    __eq__ = TextDelta.__eq__
+    __ne__ = TextDelta.__ne__
+    __hash__ = tuple.__hash__
 
 
 class Usage(NamedTuple):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
+    reasoning_tokens: int | None = None  # of the completion tokens, when the backend says
 
     def as_dict(self) -> dict[str, int | None]:
-        return {
+        counts = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
         }
+        if self.reasoning_tokens is not None:
+            counts["reasoning_tokens"] = self.reasoning_tokens
+        return counts
 
 
 @dataclass(frozen=True)
@@ -62,16 +88,17 @@ class Notice:
     message: str
 
 
-Event = TextDelta | Usage | Finish | Notice
+Event = TextDelta | ReasoningDelta | Usage | Finish | Notice
 
 
 class TurnResult(NamedTuple):
-    """What one turn produced: the text, the usage and why it ended."""
+    """What one turn produced: the text, the usage, why it ended, and the reasoning apart."""
 
     text: str
     usage: Usage | None
     finish_reason: str  # "stop", "length", ... from the backend; "interrupted" or "error"
     error: WaiError | None = None
+    reasoning: str = ""
 
     @property
     def interrupted(self) -> bool:

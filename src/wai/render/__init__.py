@@ -16,6 +16,10 @@ from wai.render.plain import PlainRenderer
 
 
 class Renderer(Protocol):
+    shows_reasoning: bool  # it draws the reasoning on the terminal (else the spinner waits on)
+
+    def reasoning(self, delta: str) -> None: ...
+
     def text(self, delta: str) -> None: ...
 
     def finish(self, result: TurnResult) -> None: ...
