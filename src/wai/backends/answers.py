@@ -1,15 +1,17 @@
-"""Answers, whatever the protocol: an SSE stream or a JSON body, in the native (`response`) or
-OpenAI (`choices`) dialect, turned into events; error bodies turned into (code, message)."""
+"""Answers, whatever the protocol: an SSE stream or a JSON body, in the native (`response`),
+OpenAI (`choices`) or Responses (`output`) dialect, turned into events, the reasoning apart from
+the text; error bodies turned into (code, message)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from wai.backends.base import Event, Finish, Notice, TextDelta, Usage
+from wai.backends.base import Event, Finish, Notice, ReasoningDelta, TextDelta, Usage
 from wai.backends.http import parse_retry_after
 from wai.backends.sse import InvalidEvent, is_event_stream, iter_payloads
+from wai.backends.thinking import ThinkSplitter
 from wai.errors import (
     EXIT_BACKEND,
     EXIT_CONFIG,
@@ -63,18 +65,40 @@ EMPTY_ANSWER = BackendError(
     hint="try again; a local server does this when the prompt is longer than its context window",
 )
 
+FINISH_REASONS = {"model_length": "length"}  # Workers AI's own names for OpenAI's reasons
+
+
+class AnswerWithoutText(BackendError):
+    """A JSON answer that holds no text, no reasoning and no tool call: what gpt-oss sends on
+    /ai/run to a streamed request (`{"result": {}, ...}`). It may be asked again another way."""
+
+    def __init__(self) -> None:
+        super().__init__("the backend's answer holds no text")
+
 
 def events_from_response(
-    response: httpx.Response, error: ErrorFactory, empty: BackendError = EMPTY_ANSWER
+    response: httpx.Response,
+    error: ErrorFactory,
+    empty: BackendError = EMPTY_ANSWER,
+    *,
+    thinking_opened: bool = False,
 ) -> Iterator[Event]:
-    """The events of an answer; `empty` is raised for a stream with no event at all."""
+    """The events of an answer; `empty` is raised for a stream with no event at all.
+
+    Reasoning arrives apart (`reasoning_content`, `reasoning`, Responses `reasoning` items) or
+    inline in the text as `<think>…</think>`; `thinking_opened` says the chat template already
+    opened the tag, so the text is reasoning from its start up to `</think>`.
+    """
     if not is_event_stream(response):
         if not response.read().strip():
             raise empty
-        yield from _events_from_json(response, error)
+        yield from _events_from_json(response, error, thinking_opened)
         return
     finish_reason = None
     received = warned = False
+    last_usage: Usage | None = None
+    # None once the text is known to be the answer: then a token costs one `is None` test.
+    thinking: ThinkSplitter | None = ThinkSplitter(opened=thinking_opened)
     for item in iter_payloads(response):
         received = True
         data = item.data
@@ -89,23 +113,103 @@ def events_from_response(
                 message = message or data.get("message") or json.dumps(data)[:200]
                 raise error(None, code, str(message), None)
         text = data.get("response")  # the native dialect, most tokens: no call
-        if type(text) is str and "finish_reason" not in data:
-            reason = None
-        else:
-            text, reason = text_of(data)
+        if type(text) is not str or "finish_reason" in data:
+            text, reasoning, reason = _parts_of_event(data)
+            finish_reason = reason or finish_reason
+            if reasoning:
+                yield ReasoningDelta(reasoning)
         if text:
-            yield TextDelta(text)
+            if thinking is None:
+                yield TextDelta(text)
+            else:
+                reasoning, text = thinking.feed(text)
+                if thinking.answering:
+                    thinking = None
+                if reasoning:
+                    yield ReasoningDelta(reasoning)
+                if text:
+                    yield TextDelta(text)
         if "usage" in data:
-            usage = usage_of(data)
+            usage = _news_of_usage(data, last_usage)
             if usage is not None:
+                last_usage = usage
                 yield usage
-        finish_reason = reason or finish_reason
     if not received:
         raise empty
-    yield Finish(finish_reason or "stop")
+    if thinking is not None:
+        reasoning, text = thinking.flush()
+        if reasoning:
+            yield ReasoningDelta(reasoning)
+        if text:
+            yield TextDelta(text)
+    yield Finish(_finish(finish_reason))
 
 
-def _events_from_json(response: httpx.Response, error: ErrorFactory) -> Iterator[Event]:
+def _parts_of_event(data: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    """(text, reasoning, finish reason) of a stream event that is not a plain native token: a
+    native one with a number or a finish reason, or an OpenAI chunk (`choices: []` and
+    `delta: {}` included)."""
+    reason = data.get("finish_reason")
+    reason = reason if isinstance(reason, str) else None
+    if "response" in data:
+        return _as_text(data["response"]), "", reason
+    choices = data.get("choices")
+    if not (type(choices) is list and choices and type(choices[0]) is dict):
+        return "", "", reason
+    text, reasoning, choice_reason, _ = _parts_of_choice(choices[0], "delta")
+    return text, reasoning, choice_reason or reason
+
+
+def _parts_of_choice(choice: Mapping[str, Any], key: str) -> tuple[str, str, str | None, bool]:
+    """(text, reasoning, finish reason, holds tool calls) of an OpenAI choice, whose message is
+    under `key` (`delta` in chunks, `message` in a body; `text` for /completions)."""
+    part = choice.get(key) or choice.get("delta") or {}
+    if not isinstance(part, dict):
+        part = {}
+    content = part.get("content")
+    if content is None:
+        content = choice.get("text")
+    reasoning = part.get("reasoning_content")
+    if not (type(reasoning) is str and reasoning):
+        reasoning = part.get("reasoning")  # Nemotron, Ollama
+    reason = choice.get("finish_reason")
+    tool_calls = part.get("tool_calls")
+    return (
+        content if type(content) is str else "",
+        reasoning if type(reasoning) is str else "",
+        reason if isinstance(reason, str) else None,
+        type(tool_calls) is list and bool(tool_calls),
+    )
+
+
+def _as_text(value: Any) -> str:
+    """A native `response` as text: a number as written, a JSON-mode object as JSON."""
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _finish(reason: str | None) -> str:
+    return FINISH_REASONS.get(reason, reason) if reason else "stop"
+
+
+class _Answer(NamedTuple):
+    """What a JSON answer holds, whatever its shape."""
+
+    text: str
+    reasoning: str = ""
+    finish_reason: str | None = None
+    tool_calls: bool = False
+    inline_thinking: bool = True  # the text may hold `<think>` (not a JSON-mode object)
+
+
+def _events_from_json(
+    response: httpx.Response, error: ErrorFactory, thinking_opened: bool
+) -> Iterator[Event]:
     try:
         body = response.json()
     except ValueError:
@@ -117,15 +221,91 @@ def _events_from_json(response: httpx.Response, error: ErrorFactory) -> Iterator
     if message is not None:
         raise error(response.status_code, code, message, None)
     result = body.get("result", body) if isinstance(body, dict) else None  # the v4 envelope
-    if not isinstance(result, dict) or not ("response" in result or "choices" in result):
+    if not isinstance(result, dict):
         raise BackendError("the backend's answer has no result")
-    text, reason = text_of(result, message_key="message")
+    answer = _answer_of(result)
+    text, reasoning = answer.text, [answer.reasoning]
+    if text and answer.inline_thinking:
+        splitter = ThinkSplitter(opened=thinking_opened)
+        inline, text = splitter.feed(text)
+        held_reasoning, held_text = splitter.flush()
+        reasoning += [inline, held_reasoning]
+        text += held_text
+    reasoning_text = "".join(reasoning)
+    if not (text or reasoning_text or answer.tool_calls):
+        raise AnswerWithoutText
+    if reasoning_text:
+        yield ReasoningDelta(reasoning_text)
     if text:
         yield TextDelta(text)
     usage = usage_of(result)
     if usage is not None:
         yield usage
-    yield Finish(reason or "stop")
+    yield Finish(_finish(answer.finish_reason))
+
+
+def _answer_of(result: Mapping[str, Any]) -> _Answer:
+    """The parts of a JSON answer: native (`response`), chat completion (`choices`) or
+    Responses (`output`, `output_text`)."""
+    reason = result.get("finish_reason")
+    reason = reason if isinstance(reason, str) else None
+    if "response" in result:
+        value = result["response"]
+        tool_calls = result.get("tool_calls")
+        return _Answer(
+            _as_text(value),
+            finish_reason=reason,
+            tool_calls=type(tool_calls) is list and bool(tool_calls),
+            inline_thinking=value is None or type(value) is str,
+        )
+    choices = result.get("choices")
+    if type(choices) is list and choices and type(choices[0]) is dict:
+        text, reasoning, choice_reason, tool_calls = _parts_of_choice(choices[0], "message")
+        return _Answer(text, reasoning, choice_reason or reason, tool_calls)
+    if "output" in result or "output_text" in result:
+        return _responses_answer(result)
+    return _Answer("", finish_reason=reason)
+
+
+def _responses_answer(result: Mapping[str, Any]) -> _Answer:
+    """The parts of a Responses body: its `reasoning`, `message` and `function_call` items."""
+    texts: list[str] = []
+    reasonings: list[str] = []
+    has_message = tool_calls = False
+    output = result.get("output")
+    for item in output if type(output) is list else ():
+        if type(item) is not dict:
+            continue
+        kind = item.get("type")
+        if kind == "message":
+            has_message = True
+            texts += _texts_of(item.get("content"), {"output_text": "text", "refusal": "refusal"})
+        elif kind == "reasoning":
+            # The reasoning itself, else its summary (all some models give).
+            content = _texts_of(item.get("content"), {"reasoning_text": "text"})
+            summary = _texts_of(item.get("summary"), {"summary_text": "text"})
+            reasonings.append("".join(content) if content else "\n\n".join(summary))
+        elif kind == "function_call":
+            tool_calls = True
+    output_text = result.get("output_text")
+    if not has_message and type(output_text) is str:
+        texts.append(output_text)
+    reason = None
+    details = result.get("incomplete_details")
+    if isinstance(details, dict) and isinstance(details.get("reason"), str):
+        reason = "length" if details["reason"] == "max_output_tokens" else details["reason"]
+    return _Answer("".join(texts), "".join(reasonings), reason, tool_calls)
+
+
+def _texts_of(parts: Any, fields: Mapping[str, str]) -> list[str]:
+    """The texts of the content parts whose type `fields` names, each from its named field."""
+    texts = []
+    for part in parts if type(parts) is list else ():
+        if type(part) is dict and part.get("type") in fields:
+            text = part.get(fields[part["type"]])
+            if type(text) is str:
+                texts.append(text)
+    return texts
 
 
 def error_of(payload: Any) -> tuple[int | None, str | None]:
@@ -153,32 +333,36 @@ def _code(value: Any) -> int | None:
         return None
 
 
-def text_of(data: Mapping[str, Any], message_key: str = "delta") -> tuple[str, str | None]:
-    """The text and finish reason of a native (`response`) or OpenAI-style (`choices`) object."""
-    text = data.get("response")
-    reason = data.get("finish_reason")
-    if not isinstance(text, str):
-        text = ""
-        choices = data.get("choices")
-        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-            choice = choices[0]
-            part = choice.get(message_key) or choice.get("delta") or {}
-            content = part.get("content") if isinstance(part, dict) else None
-            content = choice.get("text") if content is None else content  # /completions
-            text = content if isinstance(content, str) else ""
-            reason = choice.get("finish_reason") or reason
-    return text, reason if isinstance(reason, str) else None
-
-
 def usage_of(data: Mapping[str, Any]) -> Usage | None:
+    """The counts of `data["usage"]`: OpenAI's names, or the Responses API's (`input_tokens`,
+    `output_tokens`); floats are truncated, other fields (`neurons`) ignored."""
     usage = data.get("usage")
     if not isinstance(usage, dict):
         return None
+    prompt = _count(usage, "prompt_tokens")
+    completion = _count(usage, "completion_tokens")
+    details = usage.get("completion_tokens_details") or usage.get("output_tokens_details")
+    return Usage(
+        _count(usage, "input_tokens") if prompt is None else prompt,
+        _count(usage, "output_tokens") if completion is None else completion,
+        _count(usage, "total_tokens"),
+        _count(details, "reasoning_tokens") if isinstance(details, dict) else None,
+    )
 
-    def number(key: str) -> int | None:
-        value = usage.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return None
-        return int(value)
 
-    return Usage(number("prompt_tokens"), number("completion_tokens"), number("total_tokens"))
+def _count(counts: Mapping[str, Any], key: str) -> int | None:
+    value = counts.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
+def _news_of_usage(data: Mapping[str, Any], last: Usage | None) -> Usage | None:
+    """The usage of a stream event when it tells something `last` did not. OpenAI chunks carry
+    it cumulative on every chunk (the last one counts), and a last chunk may carry it all zero
+    after the real one."""
+    usage = usage_of(data)
+    if usage is None or usage == last:
+        return None
+    all_zero = not (usage.prompt_tokens or usage.completion_tokens or usage.total_tokens)
+    return None if all_zero and last is not None else usage
