@@ -38,10 +38,13 @@ def choose_renderer(
     as_json: Mapping[str, Any] | None = None,
     markdown: bool | None = None,
     raw: bool = False,
+    reasoning: str = "auto",
 ) -> Renderer:
-    """`as_json` (the fields beside the answer) picks JSON; otherwise markdown on a terminal."""
+    """`as_json` (the fields beside the answer) picks JSON; otherwise markdown on a terminal.
+    `reasoning` ("auto", "show", "hide") is how markdown draws the model's reasoning: the other
+    two never put it on stdout."""
     if as_json is not None:
         return JsonRenderer(env, as_json)
     if markdown_wanted(env, markdown) and not raw:
-        return MarkdownRenderer(env)
+        return MarkdownRenderer(env, reasoning=reasoning)
     return PlainRenderer(env)

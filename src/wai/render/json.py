@@ -1,4 +1,5 @@
-"""Collect the answer and print one JSON object at the end; nothing else on stdout."""
+"""Collect the answer and print one JSON object at the end; nothing else on stdout. The
+reasoning, when there was some, goes in the object too."""
 
 from __future__ import annotations
 
@@ -11,18 +12,24 @@ from wai.environment import Environment
 
 
 class JsonRenderer:
+    shows_reasoning = False
+
     def __init__(self, env: Environment, fields: Mapping[str, Any]):
         self.env = env
         self.fields = fields
+
+    def reasoning(self, delta: str) -> None:
+        pass  # the whole reasoning arrives with the result
 
     def text(self, delta: str) -> None:
         pass  # the whole text arrives with the result
 
     def finish(self, result: TurnResult) -> None:
-        if result.finish_reason == "error" and not result.text:
+        if result.finish_reason == "error" and not result.text and not result.reasoning:
             return  # nothing arrived: the error on stderr says it all
         document = {
             "response": result.text,
+            "reasoning": result.reasoning or None,
             "model": self.fields.get("model"),
             "backend": self.fields.get("backend"),
             "usage": result.usage.as_dict() if result.usage else None,

@@ -1,10 +1,16 @@
-"""Markdown rendered live on a terminal, block by block.
+"""Markdown rendered live on a terminal, block by block, after the model's reasoning.
 
 Finished blocks (a blank line outside a code fence, a closed fence) are rendered once and printed
 into the normal scrollback, those finished within one frame together; only the open block lives
 in a Rich `Live` region, cut to the terminal's height. Both happen in a frame thread, at most
 FRAMES_PER_SECOND times a second. A token costs an append and a look at its own newlines, however
 long the answer is; what a frame costs depends on what finished since the last one.
+
+Reasoning that streams before the answer uses the same region and the same thread: in "auto" mode
+the region shows a `thinking…` header over the reasoning's tail, in "show" mode finished reasoning
+lines go to the scrollback and the region shows the unfinished one; either way it collapses into
+one `thought for N s` line when the answer begins. A reasoning token costs an append; a frame
+renders at most a couple of screenfuls of it, however long the reasoning is.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from typing import Any, ClassVar
+import time
+from typing import Any, ClassVar, Literal
 
 from wai.backends.base import TurnResult
 from wai.environment import Environment
@@ -24,6 +31,9 @@ LIST_ITEM = re.compile(r" {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 # Top-level elements that Rich separates from a previous element by a blank line of their own
 # (containers such as lists, tables and quotes bring theirs): see _print.
 LEAF_ELEMENTS = frozenset({"paragraph_open", "heading_open", "fence", "code_block", "hr"})
+ReasoningMode = Literal["auto", "show", "hide"]
+REASONING_MODES: tuple[ReasoningMode, ...] = ("auto", "show", "hide")
+THINKING = "thinking…"
 
 
 class BlockSplitter:
@@ -163,17 +173,137 @@ def markdown_class() -> Any:
     return FastMarkdown
 
 
+def tail_of(text: str, limit: int) -> str:
+    """About the last `limit` characters of `text`, from a line's start when one begins in their
+    first half. `limit` is twice what fills the region (N characters wrap to at least N / width
+    rows, newlines only add some), so what is left still fills it, and a paragraph shorter than
+    half of it wraps as it will in the scrollback instead of from wherever the cut fell."""
+    if len(text) <= limit:
+        return text
+    tail = text[-limit:]
+    newline = tail.find("\n", 0, limit // 2)
+    return tail[newline + 1 :] if newline >= 0 else tail
+
+
+class Thoughts:
+    """The reasoning as the frame thread takes it in: how many deltas came, the tail the live
+    region shows (in "show" mode the unfinished line's), and in "show" mode the complete lines to
+    print. What a `take` costs and what is kept depend on what arrived since the last frame and
+    on the region's size, not on the reasoning's length."""
+
+    def __init__(self, keep_lines: bool):
+        self.keep_lines = keep_lines  # "show": complete lines go to the scrollback
+        self.count = 0  # the deltas taken
+        self.tail = ""  # for the region: the reasoning's end ("auto"), the unfinished line's
+        self.line: list[str] = []  # "show": the unfinished line, in pieces
+        self.blank_lines = 0  # "show": blank lines held back until a line with text follows
+        self.printed = False  # "show": a line with text was printed (blank lines before it go)
+
+    def take(self, pieces: list[str], limit: int) -> list[str]:
+        """Take the deltas that arrived since the last frame, keeping about `limit` characters
+        for the region. The lines they completed ("show"; otherwise none)."""
+        self.count += len(pieces)
+        new = "".join(pieces)
+        if not self.keep_lines or "\n" not in new:
+            if self.keep_lines:
+                self.line.append(new)
+            self.tail = tail_of(self.tail + new, limit)
+            return []
+        head, rest = new.rsplit("\n", 1)
+        lines = ("".join(self.line) + head).split("\n")
+        self.line = [rest]
+        self.tail = tail_of(rest, limit)
+        return self._with_text(lines)
+
+    def end(self) -> list[str]:
+        """The unfinished line, as the last one ("show")."""
+        line = "".join(self.line)
+        self.line, self.tail = [], ""
+        return self._with_text([line])
+
+    def _with_text(self, lines: list[str]) -> list[str]:
+        """Blank lines only between lines with text: models often open or close with some."""
+        shown = []
+        for line in lines:
+            if not line.strip():
+                self.blank_lines += self.printed
+                continue
+            shown += [""] * self.blank_lines
+            shown.append(line)
+            self.blank_lines, self.printed = 0, True
+        return shown
+
+
+class _Reasoning:
+    """The reasoning while it streams, dimmed, wrapped and cut to the terminal's height: a
+    `thinking…` header over its tail ("auto"), or only its unfinished line ("show": the rest is
+    in the scrollback). It renders `thoughts.tail`, which the frame thread keeps short."""
+
+    def __init__(self, renderer: MarkdownRenderer):
+        self.renderer = renderer
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.segment import Segment
+        from rich.text import Text
+
+        rows = max(1, options.size.height - 1)  # a row left below, as for the open block
+        lines: list[Any] = []
+        if self.renderer.reasoning_mode == "auto":
+            lines = console.render_lines(Text(THINKING, style="dim"), options, pad=False)
+        room = rows - len(lines)
+        text = self.renderer.thoughts.tail.lstrip("\n").rstrip()
+        if room > 0 and text:
+            body = console.render_lines(Text(text, style="dim"), options, pad=False)
+            lines += body[-room:]
+        for line in lines[:rows]:
+            yield from line
+            yield Segment.line()
+
+
+class _LiveRegion:
+    """What Live shows: the reasoning until it collapses, then the open block. Rendered only by
+    the frame thread (and by `finish`, once that thread has ended), which owns `thinking`."""
+
+    def __init__(self, renderer: MarkdownRenderer):
+        self.reasoning = _Reasoning(renderer)
+        self.open_block = _OpenBlock(renderer)
+        self.renderer = renderer
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield self.reasoning if self.renderer.thinking else self.open_block
+
+
 class MarkdownRenderer:
     """Tokens go to the block splitter (the caller's thread); a frame thread, at most
     FRAMES_PER_SECOND times, prints the blocks finished since the last frame as one document
     (a Markdown document costs ~1 ms to set up, and each print redraws the live region) and
-    redraws the open block. Each block is rendered once, and the caller never waits for Rich."""
+    redraws the open block. Each block is rendered once, and the caller never waits for Rich.
 
-    def __init__(self, env: Environment, frame_interval: float | None = 1 / FRAMES_PER_SECOND):
+    Reasoning deltas are only appended for the frame thread, which draws them (`reasoning`
+    says how: "auto", "show" or "hide") until the answer's first text arrives, then prints the
+    `thought for` line ahead of the answer's first block (in the same print when they are due
+    in the same frame)."""
+
+    def __init__(
+        self,
+        env: Environment,
+        frame_interval: float | None = 1 / FRAMES_PER_SECOND,
+        reasoning: str = "auto",
+    ):
+        if reasoning not in REASONING_MODES:
+            raise ValueError(f"reasoning is one of {', '.join(REASONING_MODES)}, not {reasoning!r}")
+        self.started = time.monotonic()  # the turn's start, for "thought for N s"
         self.console = rich_console(env)
         self.blocks = BlockSplitter()
-        self.lock = threading.Lock()  # the splitter and `finished`, between the two threads
-        self.finished: list[str] = []  # for the next frame
+        self.lock = threading.Lock()  # what the caller's thread hands the frame thread:
+        self.finished: list[str] = []  # blocks, for the next frame
+        self.thought_pieces: list[str] = []  # reasoning deltas, for the next frame
+        self.answering = False  # the answer's text has begun: the reasoning collapses
+        self.thought_for: float | None = None  # seconds from the start to the answer's text
+        self.reasoning_mode = reasoning
+        self.shows_reasoning = reasoning != "hide"
+        self.thoughts = Thoughts(keep_lines=reasoning == "show")  # the frame thread's, as:
+        self.thinking = False  # the region shows the reasoning (it came, and has not collapsed)
         self.frame_interval = frame_interval  # None: no frames, everything at the end
         self.new_line_owed = False  # the last printed element wants a blank line after it
         self.live: Any = None
@@ -181,25 +311,43 @@ class MarkdownRenderer:
         self.frames: threading.Thread | None = None
         self.failure: BaseException | None = None  # the frame thread's, raised in the caller's
 
+    def reasoning(self, delta: str) -> None:
+        if not self.shows_reasoning or not delta:
+            return
+        if self.failure is not None:
+            raise self.failure
+        with self.lock:
+            if self.answering:
+                return  # reasoning after the answer began: its place has collapsed already
+            self.thought_pieces.append(delta)
+        if self.live is None:
+            self._start()
+
     def text(self, delta: str) -> None:
         if self.failure is not None:
             raise self.failure  # a closed stdout (BrokenPipeError), say
         with self.lock:
             self.finished += self.blocks.feed(delta)
+            if not self.answering and delta.strip():  # blank lines first do not end thinking
+                self.answering = True
+                self.thought_for = time.monotonic() - self.started
         if self.live is None:
-            from rich.live import Live
+            self._start()
 
-            self.live = Live(
-                _OpenBlock(self),
-                console=self.console,
-                auto_refresh=False,
-                transient=True,
-                redirect_stdout=False,
-                redirect_stderr=False,
-            )
-            self.live.start()
-            self.frames = threading.Thread(target=self._run_frames, daemon=True)
-            start_thread_without_sigint(self.frames.start)
+    def _start(self) -> None:
+        from rich.live import Live
+
+        self.live = Live(
+            _LiveRegion(self),
+            console=self.console,
+            auto_refresh=False,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self.live.start()
+        self.frames = threading.Thread(target=self._run_frames, daemon=True)
+        start_thread_without_sigint(self.frames.start)
 
     def _run_frames(self) -> None:
         try:
@@ -207,31 +355,76 @@ class MarkdownRenderer:
             # stopped after it, with no refresh thread of its own), so no frame can land between
             # another's "erase the region" and its redraw.
             while not self.stopping.wait(self.frame_interval):
-                if not self._print_finished():  # a print redraws the region itself
-                    self.live.refresh()
+                self.frame()
         except BaseException as error:
             self.failure = error
 
-    def _print_finished(self) -> bool:
-        """Print the finished blocks as one document: Rich renders consecutive finished blocks
-        together exactly as it renders them one by one. False when there were none."""
+    def frame(self) -> None:
+        """One frame: print what finished since the last one (a print redraws the region
+        itself), else redraw the region. The frame thread's work (a test's, with no frames)."""
+        if not self._print_new() and self.live is not None:
+            self.live.refresh()
+
+    def _print_new(self, final: bool = False) -> bool:
+        """Print, in one go, the reasoning lines and the `thought for` line that are due, then
+        the finished blocks as one document (Rich renders consecutive finished blocks together
+        exactly as it renders them one by one). False when there was nothing to print."""
         with self.lock:
+            pieces, self.thought_pieces = self.thought_pieces, []
             batch, self.finished = self.finished, []
-        if not batch:
+            answering = self.answering or final
+            thought_for = self.thought_for
+        items = self._reasoning_items(pieces, answering, thought_for) + self._block_items(batch)
+        if not items:
             return False
+        from rich.console import Group
+
+        self.console.print(items[0] if len(items) == 1 else Group(*items))
+        return True
+
+    def _reasoning_items(
+        self, pieces: list[str], answering: bool, thought_for: float | None
+    ) -> list[Any]:
+        if not pieces and not (self.thinking and answering):
+            return []
+        from rich.text import Text
+
+        first = self.thoughts.count == 0
+        width, height = self.console.size
+        lines = self.thoughts.take(pieces, 2 * width * height)
+        items: list[Any] = []
+        if self.reasoning_mode == "show":
+            if first:
+                items.append(Text(THINKING, style="dim"))
+            if answering:
+                lines += self.thoughts.end()
+            if lines:
+                items.append(Text("\n".join(lines), style="dim"))
+        self.thinking = not answering
+        if answering:
+            if thought_for is None:  # no answer: the reasoning lasted the whole turn
+                thought_for = time.monotonic() - self.started
+            count = self.thoughts.count  # one delta: a whole answer at once, no count to give
+            tokens = f" ({count} tokens)" if count > 1 else ""
+            items.append(Text(f"thought for {thought_for:.1f} s{tokens}", style="dim"))
+            self.new_line_owed = True  # the answer follows it as a paragraph would
+        return items
+
+    def _block_items(self, batch: list[str]) -> list[Any]:
+        if not batch:
+            return []
         markdown = markdown_class()("\n\n".join(batch))
         top = [token for token in markdown.parsed if token.level == 0]
         if not top:
-            return True
-        from rich.console import Group, NewLine
+            return []
+        from rich.console import NewLine
 
         spaced = self.new_line_owed and top[0].type in LEAF_ELEMENTS
-        self.console.print(Group(NewLine(), markdown) if spaced else markdown)
         last = top[-1]
         kind = last.type.replace("_close", "_open") if last.nesting == -1 else last.type
         element = markdown.elements.get(kind)
         self.new_line_owed = bool(element and element.new_line)
-        return True
+        return [NewLine(), markdown] if spaced else [markdown]
 
     def finish(self, result: TurnResult) -> None:
         if self.frames is not None:
@@ -240,11 +433,11 @@ class MarkdownRenderer:
             self.frames = None
         if self.live is not None:
             live, self.live = self.live, None
-            live.stop()  # transient: the open block's region is cleared, the cursor shown
+            live.stop()  # transient: the region is cleared, the cursor shown
         if self.failure is not None:
             raise self.failure
         with self.lock:
             rest = self.blocks.flush()
             if rest.strip():
                 self.finished.append(rest)
-        self._print_finished()
+        self._print_new(final=True)  # the reasoning collapses now if no answer came

@@ -1,4 +1,5 @@
-"""The answer's text byte for byte as the model sent it, flushed per delta; no Rich."""
+"""The answer's text byte for byte as the model sent it, flushed per delta; no Rich, and never
+the reasoning (stdout carries the answer alone)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ from wai.environment import Environment
 
 
 class PlainRenderer:
+    shows_reasoning = False
+
     def __init__(self, env: Environment):
         self.env = env
         self.write = env.answer_writer()
         self.last = ""
+
+    def reasoning(self, delta: str) -> None:
+        pass  # a pipe or a file gets the answer alone
 
     def text(self, delta: str) -> None:
         self.write(delta)

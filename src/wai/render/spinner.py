@@ -1,7 +1,8 @@
 """A spinner on stderr while waiting for the first token (terminal only).
 
 It shows only once the wait has lasted SHOW_AFTER seconds: an answer that starts sooner (a local
-server, a warm model) never flashes it, and never pays for loading Rich's live display.
+server, a warm model) never flashes it, and never pays for loading Rich's live display. Its
+message may change while it runs (`thinking…` once reasoning arrives that nothing draws).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Spinner:
         self.message = message
         self.delay = delay
         self.shown = threading.Event()  # set while the spinner is on screen
+        self.message_shown = threading.Event()  # set once a frame has drawn `message`
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -33,6 +35,11 @@ class Spinner:
     def active(self) -> bool:
         """Shown, or about to be."""
         return self.thread is not None
+
+    def set_message(self, message: str) -> None:
+        """Say `message` from the next frame on (or from the start, when not shown yet)."""
+        self.message = message
+        self.message_shown.clear()  # after: a frame that sets it again has drawn this message
 
     def start(self) -> None:
         if not self.env.stderr_is_live or self.active:
@@ -49,8 +56,10 @@ class Spinner:
         from rich.spinner import Spinner as Dots
 
         console = Console(file=self.env.stderr, no_color=self.env.no_color)
+        message = self.message  # read once a frame: `set_message` may change it from any thread
+        dots = Dots("dots", message, style="status.spinner")
         live = Live(
-            Dots("dots", self.message, style="status.spinner"),
+            dots,
             console=console,
             auto_refresh=False,
             transient=True,
@@ -60,7 +69,14 @@ class Spinner:
         live.start(refresh=True)
         self.shown.set()
         try:
-            while not self.stopping.wait(FRAME_INTERVAL):
+            while True:
+                if message == self.message:
+                    self.message_shown.set()
+                if self.stopping.wait(FRAME_INTERVAL):
+                    break
+                if message != self.message:
+                    message = self.message
+                    dots.update(text=message)
                 live.refresh()
         finally:
             live.stop()  # transient: the line is cleared, the cursor shown again
