@@ -7,6 +7,12 @@ ending with `data: [DONE]` (with a final usage chunk, `choices: []`, when
 optional API key (401), the model (404) and the request's shape (400) the way those servers do,
 and plays scripted replies (error objects, an error event mid-stream, a cut stream, an empty 200)
 in order. Every request is recorded.
+
+With `reasoning` set it thinks aloud as llama.cpp does (`delta.reasoning_content` chunks before the
+content, `message.reasoning_content`) or, with `reasoning_field = "reasoning"`, as Ollama does
+(`delta.reasoning`, `message.reasoning`), and its usage counts them in
+`completion_tokens_details.reasoning_tokens`. Inline `<think>…</think>` (llama.cpp with
+`--reasoning-format none`) is just `tokens`: see `inline_think_tokens`.
 """
 
 from __future__ import annotations
@@ -53,9 +59,18 @@ def chat_chunk(
     *,
     role: bool = False,
     model: str = MODELS[0],
+    reasoning: str | None = None,
+    reasoning_field: str = "reasoning_content",
 ) -> dict[str, Any]:
-    """A `chat.completion.chunk`; `role=True` is llama.cpp's first chunk (role, content null)."""
+    """A `chat.completion.chunk`; `role=True` is llama.cpp's first chunk (role, content null).
+    `reasoning` is a piece of thinking: llama.cpp's delta is `{"reasoning_content": piece}`,
+    Ollama's (`reasoning_field="reasoning"`) `{"role": "assistant", "content": "", "reasoning":
+    piece}`."""
     delta: dict[str, Any] = {"role": "assistant", "content": None} if role else {}
+    if reasoning is not None:
+        if reasoning_field == "reasoning":
+            delta.update({"role": "assistant", "content": ""})
+        delta[reasoning_field] = reasoning
     if content is not None:
         delta["content"] = content
     return {
@@ -81,7 +96,7 @@ def text_chunk(
     }
 
 
-def usage_chunk(usage: dict[str, int], *, model: str = MODELS[0]) -> dict[str, Any]:
+def usage_chunk(usage: dict[str, Any], *, model: str = MODELS[0]) -> dict[str, Any]:
     """The last chunk asked for with `stream_options.include_usage`: no choices, the usage."""
     return {
         "id": "chatcmpl-7Fq2",
@@ -95,13 +110,20 @@ def usage_chunk(usage: dict[str, int], *, model: str = MODELS[0]) -> dict[str, A
 
 def chat_events(
     tokens: Sequence[str],
-    usage: dict[str, int] | None = None,
+    usage: dict[str, Any] | None = None,
     finish_reason: str | None = "stop",
     *,
     model: str = MODELS[0],
+    reasoning: Sequence[str] = (),
+    reasoning_field: str = "reasoning_content",
 ) -> list[dict[str, Any]]:
-    """A chat answer's events: the role, one per token, the finish reason, then the usage."""
+    """A chat answer's events: the role, one per reasoning piece, one per token, the finish
+    reason, then the usage."""
     events = [chat_chunk(role=True, model=model)]
+    events += [
+        chat_chunk(reasoning=piece, reasoning_field=reasoning_field, model=model)
+        for piece in reasoning
+    ]
     events += [chat_chunk(token, model=model) for token in tokens]
     if finish_reason is not None:
         events.append(chat_chunk(finish_reason=finish_reason, model=model))
@@ -128,12 +150,18 @@ def text_events(
 
 def chat_completion(
     content: str,
-    usage: dict[str, int] | None = None,
+    usage: dict[str, Any] | None = None,
     finish_reason: str = "stop",
     *,
     model: str = MODELS[0],
+    reasoning: str | None = None,
+    reasoning_field: str = "reasoning_content",
 ) -> bytes:
-    """A whole (not streamed) `chat.completion`."""
+    """A whole (not streamed) `chat.completion`; `reasoning` goes in `message[reasoning_field]`
+    after `content` (llama.cpp: "reasoning_content", Ollama: "reasoning")."""
+    message = {"role": "assistant", "content": content}
+    if reasoning is not None:
+        message[reasoning_field] = reasoning
     document: dict[str, Any] = {
         "id": "chatcmpl-7Fq2",
         "object": "chat.completion",
@@ -142,7 +170,7 @@ def chat_completion(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": content},
+                "message": message,
                 "logprobs": None,
                 "finish_reason": finish_reason,
             }
@@ -151,6 +179,21 @@ def chat_completion(
     if usage is not None:
         document["usage"] = usage
     return json.dumps(document).encode()
+
+
+def inline_think_tokens(
+    reasoning: Sequence[str], answer: Sequence[str], *, opening: bool = True
+) -> tuple[str, ...]:
+    """Tokens with the thinking inline in `content`, as llama.cpp sends it with
+    `--reasoning-format none`: `<think>`, the reasoning, `</think>`, a blank line, the answer
+    (`opening=False` leaves out `<think>`, as DeepSeek R1 distills do)."""
+    return (
+        *(("<think>",) if opening else ()),
+        *reasoning,
+        "</think>",
+        "\n\n",
+        *answer,
+    )
 
 
 def text_completion(
@@ -201,6 +244,9 @@ class OpenAIServer(ScriptedServer):
         self.models: list[str] = list(MODELS)
         self.tokens: tuple[str, ...] = DEFAULT_TOKENS
         self.usage: dict[str, int] = dict(DEFAULT_USAGE)
+        self.reasoning: tuple[str, ...] = ()  # thinking sent before `tokens` on /chat/completions
+        self.reasoning_field = "reasoning_content"  # llama.cpp; "reasoning" is Ollama's
+        self.reasoning_tokens: int | None = None  # usage's count of them; None: len(reasoning)
         self.model_not_found = "model '{model}' not found"  # vLLM: "The model `{model}` ..."
         self.model_replies: deque[Reply] = deque()
 
@@ -256,14 +302,38 @@ class OpenAIServer(ScriptedServer):
             return error_reply(400, problem)
         if self.replies:
             return self.replies.popleft()
-        chat = path == CHAT_PATH
+        if path == COMPLETIONS_PATH:
+            if body.get("stream"):
+                text_usage = self.usage if _include_usage(body) else None
+                return Reply.stream(sse(*text_events(self.tokens, text_usage, model=model)))
+            return Reply.json(text_completion("".join(self.tokens), self.usage, model=model))
+        usage: dict[str, Any] = self.usage
+        if self.reasoning:
+            count = len(self.reasoning) if self.reasoning_tokens is None else self.reasoning_tokens
+            usage = {**usage, "completion_tokens_details": {"reasoning_tokens": count}}
         if body.get("stream"):
-            include_usage = (body.get("stream_options") or {}).get("include_usage") is True
-            usage = self.usage if include_usage else None
-            events = (chat_events if chat else text_events)(self.tokens, usage, model=model)
+            events = chat_events(
+                self.tokens,
+                usage if _include_usage(body) else None,
+                model=model,
+                reasoning=self.reasoning,
+                reasoning_field=self.reasoning_field,
+            )
             return Reply.stream(sse(*events))
-        whole = chat_completion if chat else text_completion
-        return Reply.json(whole("".join(self.tokens), self.usage, model=model))
+        reasoning = "".join(self.reasoning) if self.reasoning else None
+        return Reply.json(
+            chat_completion(
+                "".join(self.tokens),
+                usage,
+                model=model,
+                reasoning=reasoning,
+                reasoning_field=self.reasoning_field,
+            )
+        )
+
+
+def _include_usage(body: dict[str, Any]) -> bool:
+    return (body.get("stream_options") or {}).get("include_usage") is True
 
 
 def _shape_problem(path: str, body: dict[str, Any]) -> str | None:

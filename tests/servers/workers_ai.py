@@ -4,6 +4,10 @@ It checks the account, the token and the model the way Cloudflare does (10000, 7
 answers `/ai/run/{model}` with a streamed or enveloped answer, and plays scripted replies (error
 envelopes, 429 with Retry-After, split reads, a cut connection, a stall) in order. Every request is
 recorded.
+
+Besides the seed model it knows the 2026 models of reference/workers-ai-models-2026.md and
+answers each in its own dialect (see `models_2026`), and it serves the OpenAI-compatible
+`/ai/v1/chat/completions` (also through the gateway's `workers-ai/v1/chat/completions`).
 """
 
 from __future__ import annotations
@@ -12,9 +16,32 @@ import json
 import re
 from typing import Any
 
+from tests.servers import models_2026 as m
+from tests.servers.models_2026 import (
+    GLM_47_FLASH,
+    GPT_OSS_20B,
+    GPT_OSS_120B,
+    LLAMA4_SCOUT,
+    NEMOTRON_3,
+    QWEN3_30B,
+    R1_DISTILL,
+)
 from tests.servers.scripted import Recorded, Reply, ScriptedServer, error_envelope, sse
 
-__all__ = ["Recorded", "Reply", "WorkersAIServer", "error_envelope", "sse"]
+__all__ = [
+    "GLM_47_FLASH",
+    "GPT_OSS_20B",
+    "GPT_OSS_120B",
+    "LLAMA4_SCOUT",
+    "NEMOTRON_3",
+    "QWEN3_30B",
+    "R1_DISTILL",
+    "Recorded",
+    "Reply",
+    "WorkersAIServer",
+    "error_envelope",
+    "sse",
+]
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 TOKEN = "cf-test-token-Zx9vQ2mN8pL4kJ7hG3fD"
@@ -26,6 +53,14 @@ RETIRED_MESSAGE = (
 )
 DEFAULT_TOKENS = ("Hello", ",", " world", "!")
 DEFAULT_USAGE = {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16}
+KNOWN_MODELS = (DEFAULT_MODEL, *m.MODELS_2026)  # the models /ai/run and /ai/v1 answer
+REASONING_FIELDS = {  # §2b: the models streaming chunks on /ai/run, and their reasoning delta
+    QWEN3_30B: "reasoning_content",
+    GLM_47_FLASH: "reasoning_content",
+    NEMOTRON_3: "reasoning",
+}
+V1_PATH = f"/client/v4/accounts/{ACCOUNT}/ai/v1/chat/completions"
+V1_GATEWAY = re.compile(rf"/gateway/v1/{ACCOUNT}/[^/]+/workers-ai/v1/chat/completions")
 
 
 def token_events(tokens: tuple[str, ...] | list[str], usage: dict[str, int] | None = None) -> list:
@@ -65,6 +100,10 @@ class WorkersAIServer(ScriptedServer):
         self.tokens: tuple[str, ...] = DEFAULT_TOKENS
         self.catalogue: list[dict] = list(DEFAULT_CATALOGUE)
         self.token_status = "active"
+        self.models: list[str] = list(KNOWN_MODELS)
+        # The default answers of the 2026 models: None keeps each dialect's reference texts.
+        self.reasoning_pieces: tuple[str, ...] | None = None
+        self.answer_pieces: tuple[str, ...] | None = None
 
     @property
     def base_url(self) -> str:
@@ -76,7 +115,18 @@ class WorkersAIServer(ScriptedServer):
 
     @property
     def run_requests(self) -> list[Recorded]:
-        return [r for r in self.requests if "/ai/run/" in r.path or "/workers-ai/" in r.path]
+        """The requests to /ai/run/{model} and the gateway's workers-ai/{model}: native bodies
+        only, never those to /ai/v1/chat/completions."""
+        return [
+            r
+            for r in self.requests
+            if ("/ai/run/" in r.path or "/workers-ai/" in r.path) and not _is_v1(r.path)
+        ]
+
+    @property
+    def v1_requests(self) -> list[Recorded]:
+        """The requests to /ai/v1/chat/completions (directly or through the gateway)."""
+        return [r for r in self.requests if _is_v1(r.path)]
 
     @property
     def last_body(self) -> Any:
@@ -98,32 +148,121 @@ class WorkersAIServer(ScriptedServer):
             if self.replies:
                 return self.replies.popleft()
             models = [
-                m
-                for m in self.catalogue
-                if m["task"]["name"] == query.get("task", m["task"]["name"])
+                entry
+                for entry in self.catalogue
+                if entry["task"]["name"] == query.get("task", entry["task"]["name"])
             ]
             size, page = int(query.get("per_page", 20)), int(query.get("page", 1))
             return Reply.json(envelope(models[(page - 1) * size : page * size]))
         return Reply.error(404, 7003, "Could not route to " + parts.path)
 
     def answer(self, path: str, headers: Any, body: Any) -> Reply:
-        """Check account, token and model as Workers AI does, then play the next scripted reply."""
+        """Check account, token and model as Workers AI does, then play the next scripted reply,
+        or else answer in the model's own dialect."""
         prefix = f"/client/v4/accounts/{ACCOUNT}/ai/run/"
         gateway = re.fullmatch(rf"/gateway/v1/{ACCOUNT}/[^/]+/workers-ai/(.+)", path)
         if headers.get("Authorization") != f"Bearer {TOKEN}":
             return Reply.error(401, 10000, "Authentication error")
+        if path == V1_PATH or V1_GATEWAY.fullmatch(path):
+            return self.answer_v1(body)
         if path.startswith(prefix):
             model = path[len(prefix) :]
         elif gateway:
             model = gateway.group(1)
         else:
             return Reply.error(404, 7003, "Could not route to " + path)
-        if model == RETIRED_MODEL:
-            return Reply.error(400, 5028, RETIRED_MESSAGE)
-        if model != DEFAULT_MODEL:
-            return Reply.error(400, 5007, f"No such model {model} or task")
+        refused = self._refused(model)
+        if refused is not None:
+            return refused
         if self.replies:
             return self.replies.popleft()
-        if isinstance(body, dict) and body.get("stream"):
+        stream = isinstance(body, dict) and bool(body.get("stream"))
+        if model in m.MODELS_2026:
+            return self._answer_2026(model, body, stream)
+        if stream:
             return Reply.stream(sse(*token_events(self.tokens, DEFAULT_USAGE)))
         return Reply.json(envelope({"response": "".join(self.tokens), "usage": DEFAULT_USAGE}))
+
+    def answer_v1(self, body: Any) -> Reply:
+        """/ai/v1/chat/completions: `model` in the body; chunks or a bare chat.completion."""
+        model = body.get("model") if isinstance(body, dict) else None
+        if not isinstance(model, str) or not model:
+            return Reply.error(400, 5007, "No such model or task")
+        refused = self._refused(model)
+        if refused is not None:
+            return refused
+        if self.replies:
+            return self.replies.popleft()
+        stream = bool(body.get("stream"))
+        if model in m.GPT_OSS_MODELS:
+            reasoning, answer = self._texts(m.GPT_OSS_REASONING, m.GPT_OSS_ANSWER)
+            if stream:
+                return Reply.stream(m.stream_body(m.gpt_oss_chunks(reasoning, answer, model=model)))
+            completion = m.chat_completion_body("".join(reasoning), "".join(answer), model=model)
+            return Reply.json(json.dumps(completion).encode())
+        if stream:
+            chunks = m.llama_v1_chunks(self.tokens, DEFAULT_USAGE, model=model)
+            return Reply.stream(m.stream_body(chunks))
+        completion = m.chat_completion_body(None, "".join(self.tokens), DEFAULT_USAGE, model=model)
+        return Reply.json(json.dumps(completion).encode())
+
+    def _refused(self, model: str) -> Reply | None:
+        if model == RETIRED_MODEL:
+            return Reply.error(400, 5028, RETIRED_MESSAGE)
+        if model not in self.models:
+            return Reply.error(400, 5007, f"No such model {model} or task")
+        return None
+
+    def _texts(
+        self, reasoning: tuple[str, ...], answer: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """`reasoning` and `answer` unless a test set its own."""
+        return (
+            reasoning if self.reasoning_pieces is None else self.reasoning_pieces,
+            answer if self.answer_pieces is None else self.answer_pieces,
+        )
+
+    def _answer_2026(self, model: str, body: Any, stream: bool) -> Reply:
+        """A 2026 model's default answer on /ai/run, in its dialect (reference §2, §3)."""
+        if model in m.GPT_OSS_MODELS:
+            if stream:  # no streaming on /ai/run: JSON with an empty result
+                return Reply.json(m.empty_result())
+            if isinstance(body, dict) and "input" in body and "messages" not in body:
+                reasoning, answer = self._texts((m.RESPONSES_REASONING,), (m.RESPONSES_TEXT,))
+                return Reply.json(envelope(m.responses_body("".join(reasoning), "".join(answer))))
+            reasoning, answer = self._texts(m.GPT_OSS_REASONING, m.GPT_OSS_ANSWER)
+            completion = m.chat_completion_body("".join(reasoning), "".join(answer), model=model)
+            return Reply.json(envelope(completion))
+        if model in REASONING_FIELDS:
+            field = REASONING_FIELDS[model]
+            reasoning, answer = self._texts(m.REASONING, m.ANSWER)
+            if stream:
+                chunks = m.reasoning_chunks(reasoning, answer, model=model, field=field)
+                return Reply.stream(m.stream_body(chunks))
+            completion = m.chat_completion_body(
+                "".join(reasoning),
+                "".join(answer),
+                m.reasoning_usage(reasoning, answer),
+                model=model,
+                field=field,
+            )
+            return Reply.json(envelope(completion))
+        if model == R1_DISTILL:
+            reasoning, answer = self._texts(m.THINK_REASONING, m.THINK_ANSWER)
+            if stream:
+                return Reply.stream(m.stream_body(m.think_events(reasoning, answer)))
+            text = "".join(m.think_text(reasoning, answer))
+            return Reply.json(envelope({"response": text, "usage": m.THINK_USAGE}))
+        if model == LLAMA4_SCOUT:
+            _, answer = self._texts((), m.SCOUT_TOKENS)
+            if stream:
+                return Reply.stream(m.stream_body(m.scout_events(answer)))
+            return Reply.json(envelope(m.scout_result(answer)))
+        raise AssertionError(f"no default answer for {model}")
+
+
+def _is_v1(path: str) -> bool:
+    """Whether `path` is an /ai/v1/chat/completions request (any account, any gateway)."""
+    return path.endswith("/v1/chat/completions") and (
+        "/ai/v1/" in path or "/workers-ai/v1/" in path
+    )
