@@ -42,7 +42,8 @@ ACCOUNT = "0123456789abcdef0123456789abcdef"
 TOKEN = "bench-token-5f3a9c"
 ROWS, COLUMNS = 50, 120
 MAX_TOKENS = 200_000  # the most tokens the server will stream for one request
-ASKED = re.compile(r"tokens=(\d+)")  # the prompt "tokens=N" asks the server for N tokens
+ASKED = re.compile(r"(tokens|reasoning)=(\d+)")  # the prompt "tokens=N" asks for N tokens
+REASONING_SHARE = 0.8  # "reasoning=N": N tokens as OpenAI chunks, this share of them reasoning
 
 DOCUMENT = """## Streaming answers in a terminal
 
@@ -115,6 +116,31 @@ def stream_events(n: int) -> Iterator[bytes]:
     yield sse_event("[DONE]")
 
 
+def reasoning_split(n: int) -> tuple[list[str], list[str]]:
+    """The reasoning and the answer tokens of a "reasoning=N" stream."""
+    thinking = int(n * REASONING_SHARE)
+    return tokens(n)[:thinking], tokens(n - thinking)
+
+
+def reasoning_events(n: int) -> Iterator[bytes]:
+    """A reasoning model's answer of n tokens as GLM, Qwen 3 or Kimi stream it on /ai/run:
+    `chat.completion.chunk` events, reasoning in `delta.reasoning_content` then text in
+    `delta.content`, cumulative usage on every chunk, a last usage chunk with no choices."""
+    thinking, answer = reasoning_split(n)
+    head = '{"id":"chatcmpl-edc8","object":"chat.completion.chunk","created":1751570976,'
+    head += '"model":"@cf/zai-org/glm-4.7-flash","choices":[{"index":0,"delta":'
+    tail = ',"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":13,"total_tokens":'
+    for count, (field, token) in enumerate(
+        [*(("reasoning_content", t) for t in thinking), *(("content", t) for t in answer)], 1
+    ):
+        delta = json.dumps({field: token}, separators=(",", ":"))
+        yield sse_event(f'{head}{delta}{tail}{13 + count},"completion_tokens":{count}}}}}')
+    usage = {"prompt_tokens": 13, "total_tokens": 13 + n, "completion_tokens": n}
+    last = {"id": "chatcmpl-edc8", "object": "chat.completion.chunk", "choices": [], "usage": usage}
+    yield sse_event(json.dumps(last, separators=(",", ":")))
+    yield sse_event("[DONE]")
+
+
 class Handler(BaseHTTPRequestHandler):
     """POST .../accounts/ACCOUNT/ai/run/<model> streams an answer of N tokens for "tokens=N",
     chunked (as Workers AI streams), one chunk and one send per event, as fast as it can.
@@ -136,7 +162,8 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, IndexError, TypeError):
             content = ""
         match = ASKED.search(content)
-        n = int(match.group(1)) if match else 0
+        n = int(match.group(2)) if match else 0
+        make_events = reasoning_events if match and match.group(1) == "reasoning" else stream_events
         if not (
             self.path.startswith(f"/client/v4/accounts/{ACCOUNT}/ai/run/")
             and self.headers.get("Authorization") == f"Bearer {TOKEN}"
@@ -146,7 +173,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
-        events = list(stream_events(n)) if self.prebuilt else None
+        events = list(make_events(n)) if self.prebuilt else None
         if events is not None:
             self.send_header("Content-Length", str(sum(map(len, events))))
         else:
@@ -159,7 +186,7 @@ class Handler(BaseHTTPRequestHandler):
             for event in events:
                 write(event)
             return
-        for event in stream_events(n):
+        for event in make_events(n):
             write(b"%x\r\n%s\r\n" % (len(event), event))
         write(b"0\r\n\r\n")
 
@@ -315,6 +342,11 @@ def rounds(
 Row = tuple[str, str, str, str, str, str]  # measure, baseline, wai, ratio, target, verdict
 
 
+def ratio(times: Times) -> float:
+    base, wai = times.pair
+    return wai / base
+
+
 def ratio_row(measure: str, times: Times, target: float | None) -> Row:
     base, wai = times.pair
     verdict = "info" if target is None else ("PASS" if wai / base <= target else "FAIL")
@@ -322,10 +354,10 @@ def ratio_row(measure: str, times: Times, target: float | None) -> Row:
     return (measure, f"{base:.1f} ms", f"{wai:.1f} ms", f"{wai / base:.2f}", goal, verdict)
 
 
-def curl_command(wai: list[str], env: dict[str, str], n: int) -> list[str]:
-    """The request wai sends for "tokens=N", from `wai ask --show-request`, as curl's argv."""
+def curl_command(wai: list[str], env: dict[str, str], prompt: str) -> list[str]:
+    """The request wai sends for `prompt`, from `wai ask --show-request`, as curl's argv."""
     shown = subprocess.run(
-        [*wai, "ask", "--no-save", "--show-request", f"tokens={n}"],
+        [*wai, "ask", "--no-save", "--show-request", prompt],
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -371,12 +403,20 @@ def benchmark(runs: int, timeout: float, prebuilt: bool) -> list[Row]:
 
         curl: dict[int, list[str]] = {}
         for n in (1, 2000, 20000):  # correctness, once per size, before timing
-            curl[n] = curl_command(wai, env, n)
+            curl[n] = curl_command(wai, env, f"tokens={n}")
             if check(piped([*ask, f"tokens={n}"]), ask).output != "".join(tokens(n)).encode():
                 raise SystemExit(f"wai's piped output for {n} tokens is not the tokens sent")
             if check(piped(curl[n]), curl[n]).output != sse_body(n):
                 raise SystemExit(f"curl's output for {n} tokens is not the stream sent")
         print("correct: wai's piped output is the tokens sent (1, 2,000, 20,000)", file=sys.stderr)
+        reasoning = "reasoning=20000"
+        curl_reasoning = curl_command(wai, env, reasoning)
+        answer = "".join(reasoning_split(20000)[1]).encode()
+        if check(piped([*ask, reasoning]), ask).output != answer:
+            raise SystemExit("wai's piped output for the reasoning stream is not its answer")
+        if check(piped(curl_reasoning), curl_reasoning).output != b"".join(reasoning_events(20000)):
+            raise SystemExit("curl's output for the reasoning stream is not the stream sent")
+        print("correct: wai's piped output of a reasoning stream is its answer", file=sys.stderr)
 
         typer = [PYTHON, "-c", "import typer"]
         imports = [PYTHON, "-c", "import typer, httpx, httpx_sse"]
@@ -385,6 +425,7 @@ def benchmark(runs: int, timeout: float, prebuilt: bool) -> list[Row]:
                 "--help": (typer, [*wai, "--help"]),
                 "1 token --plain": (imports, [*ask, "--plain", "tokens=1"]),
                 "20,000 piped": (curl[20000], [*ask, "tokens=20000"]),
+                "20,000 reasoning piped": (curl_reasoning, [*ask, reasoning]),
             },
             runs,
             piped,
@@ -401,7 +442,24 @@ def benchmark(runs: int, timeout: float, prebuilt: bool) -> list[Row]:
                 1.3,
             ),
             ratio_row("20,000 tokens piped vs `curl -sN` piped", piped_times["20,000 piped"], 3),
+            ratio_row(
+                "20,000 tokens, 80 % reasoning (OpenAI chunks), piped vs `curl -sN` piped",
+                piped_times["20,000 reasoning piped"],
+                None,
+            ),
         ]
+        plain = ratio(piped_times["20,000 piped"])
+        thinking = ratio(piped_times["20,000 reasoning piped"])
+        rows.append(
+            (
+                "the reasoning stream's piped ratio vs the plain stream's",
+                f"{plain:.2f}",
+                f"{thinking:.2f}",
+                f"{thinking / plain:.2f}",
+                "≤ 1.5",
+                "PASS" if thinking / plain <= 1.5 else "FAIL",
+            )
+        )
         for n, target in zip(sizes, (None, None, 5.0), strict=True):
             what = "1 token" if n == 1 else f"{n:,} tokens"
             measure = f"{what}, markdown in a terminal vs `curl -sN` in one"

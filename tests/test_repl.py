@@ -296,6 +296,7 @@ def test_help_lists_every_command_and_the_keys(chat: Chat, server: WorkersAIServ
         "  /load NAME            continue a saved session\n"
         "  /rename NAME          rename this session\n"
         "  /edit                 write the next message in $EDITOR\n"
+        "  /reasoning            show the last answer's reasoning\n"
         "  /usage                tokens used in this session\n"
         "  /clear                clear the screen\n"
         "Enter sends · Alt-Enter (or Esc Enter) inserts a newline · Ctrl-R searches history\n"

@@ -91,9 +91,8 @@ class Repl:
 
     def send(self, text: str, *, replace_last: bool = False) -> None:
         try:
-            result = self.conversation.send(
-                text, choose_renderer(self.env), replace_last=replace_last
-            )
+            renderer = choose_renderer(self.env, reasoning=self.conversation.settings.reasoning)
+            result = self.conversation.send(text, renderer, replace_last=replace_last)
         except WaiError as error:  # refused before sending (too long, no credentials, ...)
             self.env.report(error)
             return
@@ -185,6 +184,7 @@ class Repl:
             Command("load", "NAME", "continue a saved session", self.cmd_load),
             Command("rename", "NAME", "rename this session", self.cmd_rename),
             Command("edit", "", "write the next message in $EDITOR", self.cmd_edit),
+            Command("reasoning", "", "show the last answer's reasoning", self.cmd_reasoning),
             Command("usage", "", "tokens used in this session", self.cmd_usage),
             Command("clear", "", "clear the screen", self.cmd_clear),
         )
@@ -283,6 +283,13 @@ class Repl:
             self.send(text.rstrip("\n"))
         else:
             self.env.notice("empty message; nothing sent")
+
+    def cmd_reasoning(self, _: str) -> None:
+        reasoning = self.conversation.session.last_reasoning()
+        if reasoning:
+            self.env.write_out(reasoning.rstrip("\n") + "\n")
+        else:
+            self.env.notice("the last answer came with no reasoning")
 
     def cmd_usage(self, _: str) -> None:
         prompt = completion = answers = 0

@@ -51,6 +51,8 @@ START = {
 }
 STREAMING = {"stream": True, "stream_options": {"include_usage": True}}
 
+CUT = "wai: the answer was cut at max_tokens (1024); raise --max-tokens\n"
+
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -426,10 +428,11 @@ def test_no_stream_json_answer_in_json_output(
 
     run = wai("ask", "--no-stream", "--json", "--no-save", *args, "hi")
 
-    assert (run.exit_code, run.stderr) == (0, "")
+    assert (run.exit_code, run.stderr) == (0, CUT)
     assert run.stdout.endswith("}\n") and run.stdout.count("\n") == 1
     assert json.loads(run.stdout) == {
         "response": text,
+        "reasoning": None,
         "model": FIRST,
         "backend": "local",
         "usage": USAGE,
@@ -457,10 +460,11 @@ def test_json_output(
 
     run = wai("ask", "--json", "--session", "as-json", *args, "hi")
 
-    assert (run.exit_code, run.stderr) == (0, "")
+    assert (run.exit_code, run.stderr) == (0, CUT)
     assert run.stdout.endswith("}\n") and run.stdout.count("\n") == 1
     assert json.loads(run.stdout) == {
         "response": PARTIAL,
+        "reasoning": None,
         "model": model,
         "backend": "local",
         "usage": USAGE,
@@ -528,6 +532,7 @@ def test_a_ready_made_backend_takes_a_base_url_override(
     assert (run.exit_code, run.stderr) == (0, "")
     assert json.loads(run.stdout) == {
         "response": ANSWER,
+        "reasoning": None,
         "model": FIRST,
         "backend": name,
         "usage": USAGE,

@@ -17,6 +17,7 @@ from tests.servers.workers_ai import DEFAULT_MODEL, Reply, WorkersAIServer, enve
 
 USAGE = {"prompt_tokens": 418, "completion_tokens": 41, "total_tokens": 459}
 USAGE_LINE = "wai: usage: 418 prompt + 41 completion = 459 tokens\n"
+CUT = "wai: the answer was cut at max_tokens (1024); raise --max-tokens\n"
 
 # Workers AI's documented example stream, byte for byte.
 NEW = b'data: {"response":"New"}\n\n'
@@ -92,7 +93,7 @@ STREAM_CASES = [
         "New York",
         id="events-without-response",
     ),
-    pytest.param(Reply.stream(OPENAI_STREAM), "New York", id="openai-chunks"),
+    pytest.param(Reply.stream(OPENAI_STREAM), "New York", id="openai-chunks"),  # cut: see below
     pytest.param(Reply.stream(REFERENCE, split=1), "New York", id="split-every-byte-lf"),
     pytest.param(
         Reply.stream(REFERENCE.replace(b"\n", b"\r\n"), split=1),
@@ -163,7 +164,8 @@ def test_stream_prints_exactly_the_text(server: WorkersAIServer, reply: Reply, s
 
     run = wai("ask", "--plain", "-u", "hi")
 
-    assert (run.exit_code, run.stdout, run.stderr) == (0, stdout, USAGE_LINE)
+    stderr = CUT + USAGE_LINE if reply.chunks == [OPENAI_STREAM] else USAGE_LINE
+    assert (run.exit_code, run.stdout, run.stderr) == (0, stdout, stderr)
     assert len(server.run_requests) == 1
     assert server.last_body["stream"] is True
     assert server.last_body["messages"] == [{"role": "user", "content": "hi"}]
@@ -174,12 +176,15 @@ def test_openai_chunks_give_finish_reason_and_usage_to_json(server: WorkersAISer
 
     run = wai("ask", "--json", "hi")
 
-    assert (run.exit_code, run.stderr) == (0, "")
+    assert (run.exit_code, run.stderr) == (0, CUT)
     assert run.stdout.endswith("}\n")
     assert run.stdout.count("\n") == 1
     document = json.loads(run.stdout)
-    assert set(document) == {"response", "model", "backend", "usage", "finish_reason", "session"}
+    assert list(document) == [
+        "response", "reasoning", "model", "backend", "usage", "finish_reason", "session"
+    ]  # fmt: skip
     assert document["response"] == "New York"
+    assert document["reasoning"] is None
     assert document["model"] == DEFAULT_MODEL
     assert document["backend"] == "cloudflare"
     assert document["usage"] == USAGE

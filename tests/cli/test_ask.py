@@ -189,6 +189,7 @@ def test_json_prints_one_object(server: WorkersAIServer) -> None:
     assert run.stdout.count("\n") == 1
     assert json.loads(run.stdout) == {
         "response": ANSWER,
+        "reasoning": None,
         "model": DEFAULT_MODEL,
         "backend": "cloudflare",
         "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16},

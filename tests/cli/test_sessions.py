@@ -452,6 +452,50 @@ def test_show_markdown_can_be_forced_and_plain_is_the_default_off_a_terminal(
     assert "**" not in run.stdout
 
 
+THOUGHTFUL = [
+    said("user", "6 times 7?"),
+    said("assistant", "42", reasoning="Six sevens.\nThat is 42.\n", finish_reason="stop"),
+    said("user", "and 6 times 8?"),
+    said("assistant", "", reasoning="Six eights", finish_reason="length"),
+]
+
+
+def test_show_reasoning_prints_each_answers_reasoning_before_it(sessions_dir: Path) -> None:
+    saved = write_session(sessions_dir, "think", "2026-11-26T10:00:00Z", THOUGHTFUL)
+    heading = f"think · {DEFAULT_MODEL} (cloudflare) · 2 turns · updated 2026-11-26 05:00\n"
+    without = (
+        "\n── User\n6 times 7?\n\n── Assistant\n42\n\n── User\nand 6 times 8?\n\n── Assistant\n"
+    )
+    assert_run(wai("sessions", "show", "think"), 0, stdout=heading + without)
+    assert_run(
+        wai("sessions", "show", "--reasoning", "think"),
+        0,
+        stdout=heading + "\n── User\n6 times 7?\n"
+        "\n── Reasoning\nSix sevens.\nThat is 42.\n"
+        "\n── Assistant\n42\n"
+        "\n── User\nand 6 times 8?\n"
+        "\n── Reasoning\nSix eights\n"
+        "\n── Assistant\n",
+    )
+    assert files(sessions_dir) == {"think.json": saved}
+
+
+def test_show_reasoning_on_a_terminal_is_dimmed(sessions_dir: Path) -> None:
+    write_session(sessions_dir, "think", "2026-11-26T10:00:00Z", THOUGHTFUL)
+    run = wai("sessions", "show", "--markdown", "--reasoning", "think", env={"COLUMNS": "80"})
+    assert run.exit_code == 0
+    assert "── Reasoning\nSix sevens.\nThat is 42.\n" in run.stdout  # no colour off a terminal
+    dimmed = wai(
+        "sessions",
+        "show",
+        "--markdown",
+        "--reasoning",
+        "think",
+        env={"COLUMNS": "80", "FORCE_COLOR": "1"},
+    )
+    assert "\x1b[2mSix sevens.\x1b[0m" in dimmed.stdout
+
+
 # --- export -----------------------------------------------------------------------------------
 
 WORK_MARKDOWN = (

@@ -103,6 +103,7 @@ def test_json_reports_the_one_shots_session(server: WorkersAIServer, isolated: P
 
     assert printed == {
         "response": ANSWER,
+        "reasoning": None,
         "model": DEFAULT_MODEL,
         "backend": "cloudflare",
         "usage": USAGE,
@@ -417,6 +418,7 @@ def test_a_one_shot_cut_after_some_tokens_is_saved_too(
     printed = json.loads(run.stdout)
     assert printed == {
         "response": "Hello",
+        "reasoning": None,
         "model": DEFAULT_MODEL,
         "backend": "cloudflare",
         "usage": None,

@@ -604,3 +604,48 @@ def test_a_prompt_larger_than_the_window_is_not_told_to_lower_max_tokens() -> No
     with pytest.raises(UsageError) as raised:
         fit_messages(messages, 128, 100, True, MODEL)
     assert raised.value.hint == "shorten the input"
+
+
+# --- the budget of a model that reasons ---
+
+
+def test_fill_gives_the_answer_all_the_room_left_up_to_max_tokens() -> None:
+    messages = [system(tokens(96)), user(tokens(96))]  # 100 + 100 with their overheads
+    assert fit_messages(messages, 50_000, 16_384, False, MODEL, 4096) == Fit(
+        messages, 0, 16_384, 200
+    )
+    assert fit_messages(messages, 10_000, 16_384, False, MODEL, 4096) == Fit(
+        messages, 0, 9_800, 200
+    )
+    assert fit_messages(messages, None, 16_384, False, MODEL, 4096) == Fit(messages, 0, 16_384, 200)
+
+
+def test_fill_leaves_out_older_messages_only_below_its_floor() -> None:
+    old = [user(tokens(96)), assistant(tokens(96))]  # 200 tokens of history
+    newest = user(tokens(96))
+    # 4,400 - 300 = 4,100 left: everything is sent, the answer gets 4,100
+    assert fit_messages([*old, newest], 4_400, 16_384, False, MODEL, 4096) == Fit(
+        [*old, newest], 0, 4_100, 300
+    )
+    # 4,300 - 300 = 4,000 left, under the floor: the history goes, the answer gets 4,096
+    assert fit_messages([*old, newest], 4_300, 16_384, False, MODEL, 4096) == Fit(
+        [newest], 2, 4_096, 100
+    )
+
+
+def test_a_reasoning_model_gets_the_room_of_its_window(server: WorkersAIServer) -> None:
+    run = wai("ask", "--show-request", "-m", "@cf/qwen/qwen3-30b-a3b-fp8", "hi")
+    assert run.exit_code == 0
+    # 32,768 - 5 (the estimate for "hi") is more than the cap
+    assert '"max_tokens": 16384' in run.stdout
+
+    run = wai("ask", "--show-request", "-m", "@cf/qwen/qwq-32b", "-s", tokens(9_996), "hi")
+    assert run.exit_code == 0
+    # 24,000 - 10,000 (the system message) - 5 ("hi") = 13,995
+    assert '"max_tokens": 13995' in run.stdout
+
+    run = wai("ask", "--show-request", "-m", "@cf/qwen/qwq-32b", "--max-tokens", "300", "hi")
+    assert '"max_tokens": 300' in run.stdout  # chosen: as given
+
+    run = wai("ask", "--show-request", "hi")
+    assert '"max_tokens": 1024' in run.stdout  # the seed model does not reason

@@ -184,7 +184,10 @@ def test_ask_streams_the_answer_the_server_gives(local: LlamaServer) -> None:
     deltas = [event["choices"][0]["delta"].get("content", "") for event in events]
     assert run.stdout == "".join(deltas)
     assert len([delta for delta in deltas if delta]) == PARAMS["max_tokens"]
-    assert run.stderr == ""
+    # the answer stops at max_tokens, and says so
+    assert run.stderr == (
+        f"wai: the answer was cut at max_tokens ({PARAMS['max_tokens']}); raise --max-tokens\n"
+    )
 
 
 def test_ask_without_streaming(local: LlamaServer) -> None:
@@ -220,6 +223,7 @@ def test_json_of_a_stream_has_no_usage_because_the_server_sends_none(local: Llam
     assert events[-1]["choices"][0]["finish_reason"] == "length"
     assert json.loads(run.stdout) == {
         "response": chat_text(local.answer("chat/completions", {"messages": messages})),
+        "reasoning": None,
         "model": local.model,
         "backend": "local",
         "usage": None,
@@ -238,6 +242,7 @@ def test_json_without_streaming_reports_the_servers_usage(local: LlamaServer) ->
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
     assert json.loads(run.stdout) == {
         "response": chat_text(document),
+        "reasoning": None,
         "model": local.model,
         "backend": "local",
         "usage": usage,

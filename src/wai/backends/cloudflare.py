@@ -9,12 +9,21 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from wai.backends.answers import (
+    AnswerWithoutText,
     error_by_status,
     error_from_response,
     error_of,
     events_from_response,
 )
-from wai.backends.base import Event, HttpCall, ModelInfo, Request
+from wai.backends.base import (
+    Event,
+    HttpCall,
+    ModelInfo,
+    Notice,
+    ReasoningDelta,
+    Request,
+    TextDelta,
+)
 from wai.backends.http import RetryPolicy, get_json, stream_call
 from wai.errors import (
     EXIT_CONFIG,
@@ -24,6 +33,7 @@ from wai.errors import (
     ConfigError,
 )
 from wai.settings import BackendSettings
+from wai.settings.models import ModelFacts, model_facts
 
 if TYPE_CHECKING:
     import httpx
@@ -48,7 +58,22 @@ class CloudflareBackend:
             return f"{s.gateway_base_url.rstrip('/')}/{account}/{s.gateway}/workers-ai/{s.model}"
         return f"{s.base_url.rstrip('/')}/accounts/{account}/ai/run/{s.model}"
 
+    def chat_completions_url(self) -> str:
+        """Workers AI's OpenAI-compatible endpoint, where every text model streams."""
+        s = self.settings
+        account = s.account_id or "$CLOUDFLARE_ACCOUNT_ID"
+        if s.gateway:
+            return (
+                f"{s.gateway_base_url.rstrip('/')}/{account}/{s.gateway}"
+                "/workers-ai/v1/chat/completions"
+            )
+        return f"{s.base_url.rstrip('/')}/accounts/{account}/ai/v1/chat/completions"
+
     def prepare(self, request: Request) -> HttpCall:
+        """The call for `request`: /ai/run, or the OpenAI-compatible endpoint for messages to a
+        model known to answer a streamed request on /ai/run with JSON (gpt-oss)."""
+        if request.stream and request.prompt is None and not self.facts.streams_on_run:
+            return self.prepare_chat_completion(request)
         body: dict[str, Any] = {}
         if request.prompt is not None:
             body["prompt"] = request.prompt
@@ -60,14 +85,62 @@ class CloudflareBackend:
         if request.prompt is None:
             params.pop("lora", None)  # the schema allows lora only with a prompt
         body.update(params)
-        headers = {"Content-Type": "application/json"}
+        return HttpCall("POST", self.url(), _headers(request.stream), body, auth_env=TOKEN_ENV)
+
+    def prepare_chat_completion(self, request: Request) -> HttpCall:
+        """The call for `request`'s messages on the OpenAI-compatible endpoint (`model` in the
+        body, OpenAI chunks back, no envelope)."""
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [dict(message) for message in request.messages],
+            "stream": request.stream,
+        }
         if request.stream:
-            headers["Accept"] = "text/event-stream"
-        return HttpCall("POST", self.url(), headers, body, auth_env=TOKEN_ENV)
+            body["stream_options"] = {"include_usage": True}
+        body.update((k, v) for k, v in request.params.items() if k != "lora")
+        return HttpCall(
+            "POST", self.chat_completions_url(), _headers(request.stream), body, auth_env=TOKEN_ENV
+        )
+
+    @property
+    def facts(self) -> ModelFacts:
+        return model_facts(self.model)
 
     def stream(self, request: Request) -> Iterator[Event]:
+        """The answer's events. A streamed request answered with JSON that holds no text (what
+        gpt-oss does on /ai/run) is asked once more: streamed through the OpenAI-compatible
+        endpoint, or else without streaming, as Cloudflare's own clients do."""
         self._check_credentials()
         call = self.prepare(request)
+        try:
+            yield from self._send(call)
+            return
+        except AnswerWithoutText:
+            if not request.stream:
+                raise
+        if request.prompt is None and call.url != self.chat_completions_url():
+            yield Notice(
+                "the model answered a streamed request with JSON and no text; asking again "
+                "through Workers AI's OpenAI-compatible endpoint"
+            )
+            answered = False
+            try:
+                for event in self._send(self.prepare_chat_completion(request)):
+                    answered = answered or isinstance(event, TextDelta | ReasoningDelta)
+                    yield event
+                return
+            except BackendError as failure:
+                if answered:
+                    raise
+                yield Notice(f"that failed too ({failure.message}); asking again without streaming")
+        else:
+            yield Notice(
+                "the model answered a streamed request with JSON and no text; asking again "
+                "without streaming"
+            )
+        yield from self._send(self.prepare(request._replace(stream=False)))
+
+    def _send(self, call: HttpCall) -> Iterator[Event]:
         check_token_destination(call.url)
         secret = {"Authorization": f"Bearer {self.settings.api_token}"}
         return stream_call(
@@ -128,7 +201,9 @@ class CloudflareBackend:
             )
 
     def events(self, response: httpx.Response) -> Iterator[Event]:
-        return events_from_response(response, self.error)
+        return events_from_response(
+            response, self.error, thinking_opened=self.facts.thinking_opened
+        )
 
     def error(
         self, status: int | None, code: int | None, message: str, retry_after: float | None
@@ -206,6 +281,12 @@ class CloudflareBackend:
             return BackendError(f"Workers AI reported an error: {detail}")
         text = f"Workers AI answered HTTP {status}: {detail}"
         return error_by_status(text, status, retry_after, refused_hint=f"check {TOKEN_ENV}")
+
+
+def _headers(stream: bool) -> dict[str, str]:
+    if stream:
+        return {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    return {"Content-Type": "application/json"}
 
 
 def _model_info(item: Mapping[str, Any]) -> ModelInfo:

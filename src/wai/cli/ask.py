@@ -39,6 +39,7 @@ def ask(
     lora: opt.Lora = None,
     no_stream: opt.NoStream = False,
     usage: opt.ShowUsage = False,
+    reasoning: opt.Reasoning = None,
     raw: Annotated[
         bool, typer.Option("--raw", help="Send the prompt untouched (write [INST] yourself).")
     ] = False,
@@ -123,7 +124,13 @@ def run_ask(
         "backend": conversation.backend.name,
         "session": conversation.session.name if conversation.persistent else None,
     }
-    renderer = choose_renderer(env, as_json=fields if as_json else None, markdown=markdown, raw=raw)
+    renderer = choose_renderer(
+        env,
+        as_json=fields if as_json else None,
+        markdown=markdown,
+        raw=raw,
+        reasoning=conversation.settings.reasoning,
+    )
     result = conversation.send(prompt, renderer, raw=raw, stream=stream)
     if show_usage:
         env.notice(describe_usage(result.usage))
@@ -136,12 +143,17 @@ def run_ask(
 def describe_usage(usage: "Usage | None") -> str:
     if usage is None:
         return "usage: the backend reported no token counts"
-    parts = [
-        f"{usage.prompt_tokens if usage.prompt_tokens is not None else '?'} prompt",
-        f"{usage.completion_tokens if usage.completion_tokens is not None else '?'} completion",
-    ]
-    total = usage.total_tokens
-    return f"usage: {' + '.join(parts)} = {total if total is not None else '?'} tokens"
+    completion = f"{_count(usage.completion_tokens)} completion"
+    if usage.reasoning_tokens is not None:
+        completion += f" ({usage.reasoning_tokens} reasoning)"
+    return (
+        f"usage: {_count(usage.prompt_tokens)} prompt + {completion} = "
+        f"{_count(usage.total_tokens)} tokens"
+    )
+
+
+def _count(tokens: int | None) -> str:
+    return str(tokens) if tokens is not None else "?"
 
 
 def read_prompt(words: list[str], env: Environment) -> str:

@@ -26,6 +26,7 @@ def chat(
     repetition_penalty: opt.RepetitionPenalty = None,
     frequency_penalty: opt.FrequencyPenalty = None,
     presence_penalty: opt.PresencePenalty = None,
+    reasoning: opt.Reasoning = None,
     session: opt.SessionName = None,
     resume_last: opt.ResumeLast = False,
 ) -> None:

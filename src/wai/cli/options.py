@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -31,6 +32,23 @@ Lora = Annotated[
 NoStream = Annotated[
     bool, typer.Option("--no-stream", help="Wait for the whole answer instead of streaming.")
 ]
+
+
+class ReasoningMode(StrEnum):  # settings.params.REASONING_MODES, as Typer's choices
+    auto = "auto"
+    show = "show"
+    hide = "hide"
+
+
+Reasoning = Annotated[
+    ReasoningMode | None,
+    typer.Option(
+        "--reasoning",
+        help="A reasoning model's thinking on a terminal: auto (live, then one line), show "
+        "(kept whole), hide. Never part of the answer. [default: config's reasoning, or auto]",
+        show_default=False,
+    ),
+]
 ShowUsage = Annotated[bool, typer.Option("-u", "--usage", help="Print token usage to stderr.")]
 MarkdownMode = Annotated[
     bool | None,
@@ -56,5 +74,6 @@ def overrides_from(values: Mapping[str, Any]) -> Overrides:
         backend=values.get("backend"),
         model=values.get("model"),
         system=values.get("system"),
+        reasoning=str(values["reasoning"]) if values.get("reasoning") else None,
         params={k: v for k, v in values.items() if k in PARAMS and v is not None},
     )

@@ -64,6 +64,9 @@ def show(
     name: Name,
     as_json: Annotated[bool, typer.Option("--json", help="Print the session document.")] = False,
     markdown: opt.MarkdownMode = None,
+    reasoning: Annotated[
+        bool, typer.Option("--reasoning", help="Also print each answer's reasoning, before it.")
+    ] = False,
 ) -> None:
     """Print a session's conversation."""
     env = environment(ctx)
@@ -75,9 +78,9 @@ def show(
         if as_json:
             env.write_out(_document(store, name))
         elif markdown_wanted(env, markdown):
-            transcript.print_rendered(env, session)
+            transcript.print_rendered(env, session, reasoning=reasoning)
         else:
-            env.write_out(transcript.plain_transcript(session))
+            env.write_out(transcript.plain_transcript(session, reasoning=reasoning))
 
 
 @app.command()

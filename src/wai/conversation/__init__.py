@@ -18,6 +18,8 @@ from wai.environment import Environment
 from wai.errors import UsageError
 from wai.render import Renderer
 from wai.settings import Overrides, Settings, resolve
+from wai.settings.models import model_facts
+from wai.settings.params import REASONING_MAX_TOKENS, REASONING_MIN_TOKENS
 
 
 class Conversation:
@@ -160,12 +162,17 @@ class Conversation:
         history = [] if raw else self.session.scoped_messages()
         if replace_last:
             del history[self.session.last_exchange_index() :]
+        max_tokens = int(settings.params["max_tokens"])
+        fill_down_to = None
+        if model_facts(settings.backend.model).reasons and not settings.max_tokens_given:
+            max_tokens, fill_down_to = REASONING_MAX_TOKENS, REASONING_MIN_TOKENS
         fit = fit_messages(
             [*history, user],
             settings.backend.context_window,
-            int(settings.params["max_tokens"]),
+            max_tokens,
             settings.max_tokens_given,
             settings.backend.model,
+            fill_down_to,
         )
         if fit.left_out:
             self.env.notice(
@@ -191,7 +198,12 @@ class Conversation:
         request = self.request_for(prompt, raw=raw, stream=stream, replace_last=replace_last)
         sent_at = now()
         result = run_turn(self.backend, request, renderer, self.env)
-        if result.text or not result.interrupted:
+        if result.finish_reason == "length" and result.text:
+            self.env.notice(
+                f"the answer was cut at max_tokens ({request.params.get('max_tokens')}); "
+                "raise --max-tokens"
+            )
+        if result.text or result.reasoning:
             self._record(prompt, result, sent_at, replace_last=replace_last)
         return result
 
@@ -202,6 +214,8 @@ class Conversation:
         answer_meta: dict[str, Any] = {"time": now(), "model": self.backend.model}
         if result.usage is not None:
             answer_meta["usage"] = result.usage.as_dict()
+        if result.reasoning:
+            answer_meta["reasoning"] = result.reasoning  # shown apart, never sent back
         if result.interrupted:
             answer_meta["interrupted"] = True
         elif result.finish_reason != "stop":

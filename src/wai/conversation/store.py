@@ -78,6 +78,14 @@ class Session:
     def drop_last_exchange(self) -> None:
         del self.messages[self.last_exchange_index() :]
 
+    def last_reasoning(self) -> str:
+        """The reasoning kept with the last answer, "" if it had none; a UsageError if there is
+        no answer yet."""
+        for message in reversed(self.messages):
+            if message["role"] == "assistant":
+                return reasoning_of(message)
+        raise UsageError("there is no answer yet")
+
     def scoped_messages(self) -> list[dict[str, str]]:
         """The messages without `meta`: what Workers AI accepts as-is."""
         return [{"role": m["role"], "content": m["content"]} for m in self.messages]
@@ -129,6 +137,13 @@ class Session:
             messages=messages,
             extra={k: v for k, v in document.items() if k not in known},
         )
+
+
+def reasoning_of(message: dict[str, Any]) -> str:
+    """The reasoning kept in an answer's `meta`, "" if none."""
+    meta = message.get("meta")
+    reasoning = meta.get("reasoning") if isinstance(meta, dict) else None
+    return reasoning if isinstance(reasoning, str) else ""
 
 
 def _is_message(message: Any) -> bool:

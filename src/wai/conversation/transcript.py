@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from wai.conversation.store import Session, parse_time
+from wai.conversation.store import Session, parse_time, reasoning_of
 from wai.environment import Environment
 from wai.render.console import rich_console
 
 ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
+REASONING = "Reasoning"
 INTERRUPTED = "[interrupted]"
 
 
@@ -37,10 +38,14 @@ def is_interrupted(message: dict[str, Any]) -> bool:
     return isinstance(meta, dict) and meta.get("interrupted") is True
 
 
-def plain_transcript(session: Session) -> str:
-    """The conversation as plain text: a heading, then each message under its role."""
+def plain_transcript(session: Session, *, reasoning: bool = False) -> str:
+    """The conversation as plain text: a heading, then each message under its role (and with
+    `reasoning`, each answer's reasoning before it)."""
     out = [heading(session) + "\n"]
     for message in session.messages:
+        thought = reasoning_of(message).rstrip("\n") if reasoning else ""
+        if thought:
+            out.append(f"\n── {REASONING}\n{thought}\n")
         out.append(f"\n── {role_name(message)}\n")
         content = str(message["content"]).rstrip("\n")
         if content:
@@ -50,14 +55,20 @@ def plain_transcript(session: Session) -> str:
     return "".join(out)
 
 
-def print_rendered(env: Environment, session: Session) -> None:
-    """The transcript on a terminal: answers rendered as markdown, everything else as typed."""
+def print_rendered(env: Environment, session: Session, *, reasoning: bool = False) -> None:
+    """The transcript on a terminal: answers rendered as markdown, everything else as typed;
+    with `reasoning`, each answer's reasoning dimmed before it."""
     from rich.markdown import Markdown
     from rich.text import Text
 
     console = rich_console(env)
     console.print(Text(heading(session), style="dim"), soft_wrap=True)
     for message in session.messages:
+        thought = reasoning_of(message).rstrip("\n") if reasoning else ""
+        if thought:
+            console.print()
+            console.print(Text(f"── {REASONING}", style="bold cyan"))
+            console.print(Text(thought, style="dim"), soft_wrap=True)
         console.print()
         console.print(Text(f"── {role_name(message)}", style="bold cyan"))
         content = str(message["content"]).rstrip("\n")

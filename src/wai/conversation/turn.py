@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import contextlib
 
-from wai.backends.base import Backend, Finish, Notice, Request, TextDelta, TurnResult, Usage
+from wai.backends.base import (
+    Backend,
+    Finish,
+    Notice,
+    ReasoningDelta,
+    Request,
+    TextDelta,
+    TurnResult,
+    Usage,
+)
 from wai.environment import Environment
-from wai.errors import WaiError
+from wai.errors import BackendError, WaiError
 from wai.render import Renderer
 from wai.render.spinner import Spinner
+
+THINKING = "thinking…"
 
 
 def run_turn(
     backend: Backend, request: Request, renderer: Renderer, env: Environment
 ) -> TurnResult:
     """Stream one answer. An error or Ctrl-C ends it early: the result keeps what arrived, and
-    the renderer is always finished, so the terminal is left clean."""
+    the renderer is always finished, so the terminal is left clean. An answer that ends with no
+    text is an error (its reasoning, if any, is kept in the result)."""
     parts: list[str] = []
+    thoughts: list[str] = []
     usage: Usage | None = None
     reason: str | None = None
     error: WaiError | None = None
@@ -30,6 +43,14 @@ def run_turn(
                         spinner.stop()
                     parts.append(event.text)
                     renderer.text(event.text)
+                elif isinstance(event, ReasoningDelta):
+                    if not thoughts:
+                        if renderer.shows_reasoning:
+                            spinner.stop()
+                        else:  # the wait goes on, for a known reason
+                            spinner.set_message(THINKING)
+                    thoughts.append(event.text)
+                    renderer.reasoning(event.text)
                 elif isinstance(event, Usage):
                     usage = event
                 elif isinstance(event, Finish):
@@ -38,7 +59,7 @@ def run_turn(
                     waiting = spinner.active
                     spinner.stop()
                     env.notice(event.message)
-                    if waiting:
+                    if waiting and not (thoughts and renderer.shows_reasoning):
                         spinner.start()
     except KeyboardInterrupt:
         reason = "interrupted"
@@ -46,6 +67,25 @@ def run_turn(
         reason, error = "error", failure
     finally:
         spinner.stop()
-    result = TurnResult("".join(parts), usage, reason or "stop", error)
+    text, reasoning = "".join(parts), "".join(thoughts)
+    reason = reason or "stop"
+    if error is None and reason != "interrupted" and not text:
+        error = no_text_error(reason, reasoning, request.params.get("max_tokens"))
+    result = TurnResult(text, usage, reason, error, reasoning)
     renderer.finish(result)
     return result
+
+
+def no_text_error(reason: str, reasoning: str, max_tokens: object) -> BackendError:
+    """The error for an answer that ended with no text: cut while reasoning, or just empty."""
+    if reason == "length":
+        while_doing = "while the model was still reasoning" if reasoning else "before any text"
+        return BackendError(
+            f"the answer was cut at max_tokens ({max_tokens}) {while_doing}",
+            hint="raise --max-tokens",
+        )
+    if reasoning:
+        return BackendError(
+            "the model sent its reasoning but no answer", hint="ask again, or raise --max-tokens"
+        )
+    return BackendError("the model sent an empty answer", hint="ask again, or raise --max-tokens")

@@ -105,15 +105,28 @@ class Fit(NamedTuple):
 
 
 def fit_messages(
-    messages: Sequence[Message], window: int | None, max_tokens: int, chosen: bool, model: str
+    messages: Sequence[Message],
+    window: int | None,
+    max_tokens: int,
+    chosen: bool,
+    model: str,
+    fill_down_to: int | None = None,
 ) -> Fit:
     """Keep the system message and the newest messages that fit with room for the answer.
 
     The newest message is always kept; if it cannot fit, nothing is sent. A max_tokens the user
     did not choose shrinks (down to MIN_ANSWER_TOKENS) before the newest message is refused.
+    `fill_down_to`: the answer takes the room all the messages leave, up to max_tokens; only
+    when that room is below `fill_down_to` are older messages left out (to make that much).
     """
     if window is None:
         return Fit(list(messages), 0, max_tokens, estimate_messages(messages))
+    if fill_down_to is not None:
+        prompt_tokens = estimate_messages(messages)
+        room = window - prompt_tokens
+        if room >= fill_down_to:
+            return Fit(list(messages), 0, min(max_tokens, room), prompt_tokens)
+        max_tokens = min(max_tokens, fill_down_to)
     head = [messages[0]] if len(messages) > 1 and messages[0]["role"] == "system" else []
     history = list(messages[len(head) : -1])
     newest = messages[-1]

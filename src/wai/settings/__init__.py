@@ -7,13 +7,13 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from wai.errors import ConfigError, UsageError
+from wai.settings.models import SEED_MODEL, model_facts
 from wai.settings.params import DEFAULT_MAX_TOKENS, PARAMS, check_params
 
 DEFAULT_BACKEND = "cloudflare"
-DEFAULT_MODEL = "@hf/thebloke/mistral-7b-instruct-v0.1-awq"
+DEFAULT_MODEL = SEED_MODEL  # retired by Cloudflare in 2025, kept as the default
 CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4"
 GATEWAY_BASE = "https://gateway.ai.cloudflare.com/v1"
-KNOWN_CONTEXT_WINDOWS = {DEFAULT_MODEL: 4096}
 LOCAL_PRESETS = {  # OpenAI-compatible servers on their usual ports, usable without any config
     "llamacpp": "http://127.0.0.1:8080/v1",
     "ollama": "http://127.0.0.1:11434/v1",
@@ -30,6 +30,7 @@ class Overrides(NamedTuple):
     model: str | None = None
     system: str | None = None
     params: Mapping[str, Any] = MappingProxyType({})
+    reasoning: str | None = None  # one of REASONING_MODES
 
 
 class BackendSettings(NamedTuple):
@@ -57,6 +58,7 @@ class Settings(NamedTuple):
     system: str | None
     params: Mapping[str, Any]
     max_tokens_given: bool  # the user chose max_tokens (flag or config), so never shrink it
+    reasoning: str = "auto"  # how a model's reasoning is shown: one of REASONING_MODES
     connect_timeout: float = 10.0
     read_timeout: float = 120.0
     retries: int = 3
@@ -95,6 +97,7 @@ def resolve(
         system=overrides.system if overrides.system is not None else config.get("system"),
         params=params,
         max_tokens_given=max_tokens_given,
+        reasoning=overrides.reasoning or config.get("reasoning", "auto"),
         connect_timeout=float(config.get("connect_timeout", 10.0)),
         read_timeout=float(config.get("read_timeout", 120.0)),
         retries=int(config.get("retries", 3)),
@@ -137,7 +140,7 @@ def _resolve_backend(
         )
         or ""
     )
-    context_window = table.get("context_window") or KNOWN_CONTEXT_WINDOWS.get(model)
+    context_window = table.get("context_window") or model_facts(model).context_window
     if kind != "cloudflare":
         api_key = table.get("api_key")
         return BackendSettings(

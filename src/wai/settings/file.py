@@ -8,7 +8,7 @@ from typing import Any
 
 from wai.atomic import write_atomic
 from wai.errors import ConfigError, UsageError
-from wai.settings.params import PARAMS
+from wai.settings.params import PARAMS, REASONING_MODES
 from wai.settings.paths import config_path
 
 SECRET_KEYS = frozenset({"api_token", "api_key"})
@@ -51,9 +51,12 @@ def _number_at_least(minimum: float, integer: bool = False) -> Validator:
     return check
 
 
-def _backend_type(key: str, value: Any) -> None:
-    if value not in BACKEND_TYPES:
-        raise ConfigProblem(key, f"must be one of {', '.join(BACKEND_TYPES)}, got {value!r}")
+def _one_of(choices: tuple[str, ...]) -> Validator:
+    def check(key: str, value: Any) -> None:
+        if value not in choices:
+            raise ConfigProblem(key, f"must be one of {', '.join(choices)}, got {value!r}")
+
+    return check
 
 
 def _param(key: str, value: Any) -> None:
@@ -73,9 +76,10 @@ TOP_LEVEL: dict[str, Validator] = {
     "retries": _number_at_least(0, integer=True),
     "retry_backoff": _number_at_least(0),
     "save_one_shots": _boolean,
+    "reasoning": _one_of(REASONING_MODES),
 }
 BACKEND_KEYS: dict[str, Validator] = {
-    "type": _backend_type,
+    "type": _one_of(BACKEND_TYPES),
     "model": _string,
     "base_url": _string,
     "account_id": _string,

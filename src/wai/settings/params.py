@@ -71,6 +71,15 @@ PARAMS: dict[str, ParamSpec] = {
 }
 
 DEFAULT_MAX_TOKENS = 1024
+# A model that reasons spends tokens thinking before it answers: with no max_tokens chosen it
+# gets the room its context window leaves, up to this, and no less than REASONING_MIN_TOKENS
+# (older messages are left out first).
+REASONING_MAX_TOKENS = 16_384
+REASONING_MIN_TOKENS = 4_096
+
+# How a model's reasoning is shown on a terminal: live then collapsed to one line, kept whole
+# in the scrollback, or not at all.
+REASONING_MODES = ("auto", "show", "hide")
 
 
 def check_params(values: dict[str, Any], source: str | None = None) -> dict[str, Any]:
