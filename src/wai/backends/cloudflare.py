@@ -143,12 +143,14 @@ class CloudflareBackend:
     def _send(self, call: HttpCall) -> Iterator[Event]:
         check_token_destination(call.url)
         secret = {"Authorization": f"Bearer {self.settings.api_token}"}
+        # The model's chat template opens `<think>` for messages; a raw prompt is the user's own.
+        opened = self.facts.thinking_opened and "messages" in (call.body or {})
         return stream_call(
             call,
             secret,
             self.policy,
             lambda response: error_from_response(response, self.error),
-            self.events,
+            lambda response: self.events(response, thinking_opened=opened),
         )
 
     def _get(self, path: str) -> Any:
@@ -200,10 +202,9 @@ class CloudflareBackend:
                 f"run `wai login` (or export {TOKEN_ENV}=...)",
             )
 
-    def events(self, response: httpx.Response) -> Iterator[Event]:
-        return events_from_response(
-            response, self.error, thinking_opened=self.facts.thinking_opened
-        )
+    def events(self, response: httpx.Response, *, thinking_opened: bool = False) -> Iterator[Event]:
+        """The answer's events; `thinking_opened`: its text starts inside the reasoning."""
+        return events_from_response(response, self.error, thinking_opened=thinking_opened)
 
     def error(
         self, status: int | None, code: int | None, message: str, retry_after: float | None
