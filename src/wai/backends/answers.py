@@ -65,6 +65,13 @@ EMPTY_ANSWER = BackendError(
     hint="try again; a local server does this when the prompt is longer than its context window",
 )
 
+ZERO_CHECKED = (
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "input_tokens",
+    "output_tokens",
+)
 FINISH_REASONS = {"model_length": "length"}  # Workers AI's own names for OpenAI's reasons
 
 
@@ -96,7 +103,8 @@ def events_from_response(
         return
     finish_reason = None
     received = warned = False
-    last_usage: Usage | None = None
+    # The counts, read once at the end: OpenAI chunks repeat them, cumulative, on every chunk.
+    counts: dict[str, Any] | None = None
     # None once the text is known to be the answer: then a token costs one `is None` test.
     thinking: ThinkSplitter | None = ThinkSplitter(opened=thinking_opened)
     for item in iter_payloads(response):
@@ -130,10 +138,10 @@ def events_from_response(
                 if text:
                     yield TextDelta(text)
         if "usage" in data:
-            usage = _news_of_usage(data, last_usage)
-            if usage is not None:
-                last_usage = usage
-                yield usage
+            usage = data["usage"]
+            # A last chunk may carry the counts all zero after the real ones: they do not count.
+            if type(usage) is dict and (counts is None or not _all_zero(usage)):
+                counts = usage
     if not received:
         raise empty
     if thinking is not None:
@@ -142,6 +150,8 @@ def events_from_response(
             yield ReasoningDelta(reasoning)
         if text:
             yield TextDelta(text)
+    if counts is not None:
+        yield usage_of({"usage": counts})  # type: ignore[misc]
     yield Finish(_finish(finish_reason))
 
 
@@ -357,12 +367,5 @@ def _count(counts: Mapping[str, Any], key: str) -> int | None:
     return int(value)
 
 
-def _news_of_usage(data: Mapping[str, Any], last: Usage | None) -> Usage | None:
-    """The usage of a stream event when it tells something `last` did not. OpenAI chunks carry
-    it cumulative on every chunk (the last one counts), and a last chunk may carry it all zero
-    after the real one."""
-    usage = usage_of(data)
-    if usage is None or usage == last:
-        return None
-    all_zero = not (usage.prompt_tokens or usage.completion_tokens or usage.total_tokens)
-    return None if all_zero and last is not None else usage
+def _all_zero(counts: Mapping[str, Any]) -> bool:
+    return not any(counts.get(key) for key in ZERO_CHECKED)
