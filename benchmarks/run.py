@@ -125,16 +125,22 @@ def reasoning_split(n: int) -> tuple[list[str], list[str]]:
 def reasoning_events(n: int) -> Iterator[bytes]:
     """A reasoning model's answer of n tokens as GLM, Qwen 3 or Kimi stream it on /ai/run:
     `chat.completion.chunk` events, reasoning in `delta.reasoning_content` then text in
-    `delta.content`, cumulative usage on every chunk, a last usage chunk with no choices."""
+    `delta.content`, cumulative usage on every chunk, a last usage chunk with no choices. Each
+    is encoded when it is sent, as `stream_events` does."""
     thinking, answer = reasoning_split(n)
-    head = '{"id":"chatcmpl-edc8","object":"chat.completion.chunk","created":1751570976,'
-    head += '"model":"@cf/zai-org/glm-4.7-flash","choices":[{"index":0,"delta":'
-    tail = ',"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":13,"total_tokens":'
-    for count, (field, token) in enumerate(
-        [*(("reasoning_content", t) for t in thinking), *(("content", t) for t in answer)], 1
-    ):
-        delta = json.dumps({field: token}, separators=(",", ":"))
-        yield sse_event(f'{head}{delta}{tail}{13 + count},"completion_tokens":{count}}}}}')
+    pieces = [*(("reasoning_content", t) for t in thinking), *(("content", t) for t in answer)]
+    for count, (field, token) in enumerate(pieces, 1):
+        chunk = {
+            "id": "chatcmpl-edc8",
+            "object": "chat.completion.chunk",
+            "created": 1751570976,
+            "model": "@cf/zai-org/glm-4.7-flash",
+            "choices": [
+                {"index": 0, "delta": {field: token}, "logprobs": None, "finish_reason": None}
+            ],
+            "usage": {"prompt_tokens": 13, "total_tokens": 13 + count, "completion_tokens": count},
+        }
+        yield sse_event(json.dumps(chunk, separators=(",", ":")))
     usage = {"prompt_tokens": 13, "total_tokens": 13 + n, "completion_tokens": n}
     last = {"id": "chatcmpl-edc8", "object": "chat.completion.chunk", "choices": [], "usage": usage}
     yield sse_event(json.dumps(last, separators=(",", ":")))
