@@ -17,9 +17,8 @@ from wai.backends.base import (
 from wai.environment import Environment
 from wai.errors import BackendError, WaiError
 from wai.render import Renderer
+from wai.render.markdown import THINKING
 from wai.render.spinner import Spinner
-
-THINKING = "thinking…"
 
 
 def run_turn(

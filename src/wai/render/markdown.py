@@ -19,11 +19,12 @@ import functools
 import re
 import threading
 import time
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from wai.backends.base import TurnResult
 from wai.environment import Environment
 from wai.render.console import rich_console, start_thread_without_sigint
+from wai.settings.params import REASONING_MODES
 
 FRAMES_PER_SECOND = 20
 FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
@@ -31,9 +32,7 @@ LIST_ITEM = re.compile(r" {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 # Top-level elements that Rich separates from a previous element by a blank line of their own
 # (containers such as lists, tables and quotes bring theirs): see _print.
 LEAF_ELEMENTS = frozenset({"paragraph_open", "heading_open", "fence", "code_block", "hr"})
-ReasoningMode = Literal["auto", "show", "hide"]
-REASONING_MODES: tuple[ReasoningMode, ...] = ("auto", "show", "hide")
-THINKING = "thinking…"
+THINKING = "thinking…"  # what is shown while a model reasons, here or on the spinner
 
 
 class BlockSplitter:
