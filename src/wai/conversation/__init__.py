@@ -95,10 +95,9 @@ class Conversation:
     def _resolve(self) -> None:
         """Settings from the overrides, falling back to what the session recorded."""
         session, overrides = self.session, self.overrides
-        merged = Overrides(
+        merged = overrides._replace(  # every other choice of the command line stays as given
             backend=overrides.backend or session.backend,
             model=overrides.model or session.model,
-            system=overrides.system,
             params=self.params,
         )
         settings = resolve(merged, self.config, self.env.environ)
