@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 
+from tests.servers import models_2026
 from tests.servers.workers_ai import (
     ACCOUNT,
     DEFAULT_MODEL,
     DEFAULT_USAGE,
+    QWEN3_30B,
     Reply,
     WorkersAIServer,
     sse,
@@ -886,3 +888,73 @@ def test_clear_erases_the_terminal(server: WorkersAIServer) -> None:
             assert env.stderr.getvalue() == ""
     finally:
         os.close(master)
+
+
+# --- /reasoning ---
+
+
+def test_reasoning_before_any_answer_is_an_error(chat: Chat, server: WorkersAIServer) -> None:
+    chat.type("/reasoning")
+    assert chat.output() == ("", "wai: error: there is no answer yet\n")
+    assert server.run_requests == []
+
+
+def test_help_lists_reasoning(chat: Chat, server: WorkersAIServer) -> None:
+    chat.type("/help")
+    stdout, stderr = chat.output()
+    assert "  /reasoning            show the last answer's reasoning" in stdout.splitlines()
+    assert stderr == ""
+
+
+def test_reasoning_prints_the_last_answers_reasoning_which_is_never_sent_back(
+    server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    thought = ("The user wants a number.\n", "Six sevens", " are 42.\n\n")
+    server.reasoning_pieces, server.answer_pieces = thought, ("42",)
+    chat = Chat(Overrides(model=QWEN3_30B))
+    chat.type("what is 6x7?")
+    assert chat.output() == ("42", "")  # not a terminal: the answer's bytes alone
+    chat.type("/reasoning")
+    assert chat.output() == ("The user wants a number.\nSix sevens are 42.\n", "")
+
+    chat.type("and 6x8?")
+    chat.output()
+    assert server.last_body["messages"] == [
+        said("user", "what is 6x7?"),
+        said("assistant", "42"),
+        said("user", "and 6x8?"),
+    ]
+    chat.type("/reasoning")  # the last answer's: the same reference texts again
+    assert chat.output() == ("The user wants a number.\nSix sevens are 42.\n", "")
+    messages = saved(sessions_dir)[f"{today()}-what-is-6x7"]["messages"]
+    assert [m["meta"].get("reasoning") for m in messages] == [None, "".join(thought)] * 2
+
+
+def test_reasoning_after_an_answer_without_any_is_a_notice(
+    server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat = Chat(Overrides(model=QWEN3_30B))
+    chat.type("hi")
+    chat.output()
+    chat.type(f"/model {DEFAULT_MODEL}", "and now?")
+    assert chat.output() == (ANSWER, f"wai: model: {DEFAULT_MODEL}\n")
+    chat.type("/reasoning")
+    assert chat.output() == ("", "wai: the last answer came with no reasoning\n")
+
+
+def test_reasoning_of_an_answer_cut_while_thinking(
+    server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat = Chat(Overrides(model=QWEN3_30B))
+    chat.type("/set max_tokens 64")
+    chat.output()
+    chunks = models_2026.budget_spent_chunks(("Hmm", ", a hard one."), model=QWEN3_30B)
+    server.enqueue(Reply.stream(models_2026.stream_body(chunks)))
+    chat.type("something hard")
+    assert chat.output() == (
+        "",
+        "wai: error: the answer was cut at max_tokens (64) while the model was still "
+        "reasoning\nhint: raise --max-tokens\n",
+    )
+    chat.type("/reasoning")
+    assert chat.output() == ("Hmm, a hard one.\n", "")

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
 import pexpect
+import pyte
 
 from tests.conftest import default_sigint
-from tests.servers.workers_ai import Reply, WorkersAIServer, sse, token_events
+from tests.servers.workers_ai import QWEN3_30B, Reply, WorkersAIServer, sse, token_events
 
 PROMPT = "›"
 
@@ -186,3 +189,59 @@ def test_piped_text_without_a_terminal_answers_and_exits(
     assert completed.stdout == b"Hello, world!"
     assert server.last_body["messages"] == [{"role": "user", "content": "summarise this"}]
     assert len(session_file(isolated, "batch")["messages"]) == 2
+
+
+def test_reasoning_shows_the_last_answers_thinking_and_is_never_sent(
+    server: WorkersAIServer, isolated: Path
+) -> None:
+    server.reasoning_pieces = ("Let me think.\n", "Six times seven.")
+    server.answer_pieces = ("It is 42.",)
+    child = spawn("-m", QWEN3_30B)
+    child.logfile_read = written = io.StringIO()
+    child.expect(PROMPT)
+    child.send("What is 6x7?\r")
+    child.expect(r"It is 42\.")
+    child.expect(PROMPT)
+    child.send("/reasoning\r")
+    child.expect(r"Six times seven\.")
+    child.expect(PROMPT)
+    child.send("And 6x8?\r")
+    child.expect(r"It is 42\.")
+    child.expect(PROMPT)
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    raw = written.getvalue()
+    assert (child.exitstatus, child.signalstatus) == (0, None), raw
+    assert "Traceback" not in raw
+
+    screen = pyte.HistoryScreen(100, 30, history=1000)
+    pyte.Stream(screen).feed(raw)
+    assert len(screen.history.top) == 0
+    shown = [line.rstrip() for line in screen.display]
+    while shown and not shown[-1]:
+        shown.pop()
+    collapsed = re.compile(r"thought for \d+\.\d s \(2 tokens\)")
+    assert collapsed.fullmatch(shown[1]) and collapsed.fullmatch(shown[8]), shown
+    assert [shown[0], *shown[2:8], *shown[9:]] == [
+        f"{PROMPT} What is 6x7?",
+        "",
+        "It is 42.",
+        f"{PROMPT} /reasoning",
+        "Let me think.",
+        "Six times seven.",
+        f"{PROMPT} And 6x8?",
+        "",
+        "It is 42.",
+        PROMPT,
+    ]
+    assert [request.body["messages"] for request in server.run_requests] == [
+        [{"role": "user", "content": "What is 6x7?"}],
+        [
+            {"role": "user", "content": "What is 6x7?"},
+            {"role": "assistant", "content": "It is 42."},
+            {"role": "user", "content": "And 6x8?"},
+        ],
+    ]
+    answer = session_file(isolated, f"{today()}-what-is-6x7")["messages"][1]
+    assert answer["meta"]["reasoning"] == "Let me think.\nSix times seven."
