@@ -66,7 +66,8 @@ def run_turn(
         reason, error = "error", failure
     finally:
         spinner.stop()
-    text, reasoning = "".join(parts), "".join(thoughts)
+    # The line breaks around a model's thinking (`<think>\n…\n</think>`) are no part of it.
+    text, reasoning = "".join(parts), "".join(thoughts).strip()
     reason = reason or "stop"
     if error is None and reason != "interrupted" and not text:
         error = no_text_error(reason, reasoning, request.params.get("max_tokens"))

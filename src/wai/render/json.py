@@ -25,8 +25,9 @@ class JsonRenderer:
         pass  # the whole text arrives with the result
 
     def finish(self, result: TurnResult) -> None:
-        if result.finish_reason == "error" and not result.text and not result.reasoning:
-            return  # nothing arrived: the error on stderr says it all
+        failed = result.error is not None or result.finish_reason == "error"
+        if failed and not result.text and not result.reasoning:
+            return  # nothing arrived (and nothing is saved): the error on stderr says it all
         document = {
             "response": result.text,
             "reasoning": result.reasoning or None,
