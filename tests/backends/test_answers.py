@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.servers.models_2026 import chat_completion_body
 from tests.servers.workers_ai import envelope, sse
 from wai.backends.answers import AnswerWithoutText, events_from_response
 from wai.backends.base import Event, Finish, ReasoningDelta, TextDelta, Usage
@@ -337,27 +338,7 @@ def test_a_numeric_native_response_in_a_stream_is_text() -> None:
 
 # §3, JSON bodies
 
-CHAT_COMPLETION = {
-    "id": "chatcmpl-r3",
-    "object": "chat.completion",
-    "created": 1751560708,
-    "model": "@cf/openai/gpt-oss-120b",
-    "choices": [
-        {
-            "index": 0,
-            "message": {
-                "role": "assistant",
-                "reasoning_content": "Let me think step by step",
-                "content": "The answer is 42",
-                "tool_calls": [],
-            },
-            "logprobs": None,
-            "finish_reason": "stop",
-            "stop_reason": None,
-        }
-    ],
-    "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
-}
+CHAT_COMPLETION = chat_completion_body()  # §3's body, as tests/servers checks it
 
 
 @pytest.mark.parametrize(
