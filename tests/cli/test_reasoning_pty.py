@@ -85,7 +85,7 @@ def lines(screen: DimScreen) -> list[tuple[str, bool]]:
         chars = [row[x] for x in range(COLUMNS)]
         text = "".join(char.data for char in chars).rstrip()
         visible = [char for char in chars if char.data != " "]
-        shown.append((text, bool(visible) and all(char.blink for char in visible)))
+        shown.append((text, bool(visible) and all(char.strikethrough for char in visible)))
     while shown and not shown[-1][0]:
         shown.pop()
     return shown

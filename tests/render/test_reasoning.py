@@ -42,11 +42,12 @@ class TerminalText(io.StringIO):
 
 
 class DimScreen(pyte.HistoryScreen):
-    """pyte keeps no "dim" (SGR 2): this screen keeps it as "blink", which Rich never sends here
-    (the output has no colours either: see `terminal_lines`)."""
+    """pyte keeps no "dim" (SGR 2): this screen keeps it as "strikethrough" (SGR 9, which every
+    pyte wai allows has and Rich never sends here; the output has no colours either: see
+    `terminal_lines`)."""
 
     def select_graphic_rendition(self, *attrs: int, **kwargs: Any) -> None:
-        super().select_graphic_rendition(*(5 if attr == 2 else attr for attr in attrs), **kwargs)
+        super().select_graphic_rendition(*(9 if attr == 2 else attr for attr in attrs), **kwargs)
 
 
 def terminal_lines(output: str) -> list[tuple[str, bool]]:
@@ -63,7 +64,7 @@ def terminal_lines(output: str) -> list[tuple[str, bool]]:
         chars = [row[x] for x in range(COLUMNS)]
         text = "".join(char.data for char in chars).rstrip()
         shown = [char for char in chars if char.data != " "]
-        lines.append((text, bool(shown) and all(char.blink for char in shown)))
+        lines.append((text, bool(shown) and all(char.strikethrough for char in shown)))
     while lines and not lines[-1][0]:
         lines.pop()
     return lines
