@@ -466,6 +466,20 @@ def benchmark(runs: int, timeout: float, prebuilt: bool) -> list[Row]:
                 "PASS" if thinking / plain <= 1.5 else "FAIL",
             )
         )
+        # The server encodes the larger chunks more slowly, and curl's time follows it: wai's own
+        # times, side by side, show what the reasoning stream costs wai.
+        wai_plain = statistics.median(piped_times["20,000 piped"].wai)
+        wai_thinking = statistics.median(piped_times["20,000 reasoning piped"].wai)
+        rows.append(
+            (
+                "wai alone, piped: the reasoning stream vs the plain one",
+                f"{wai_plain:.1f} ms",
+                f"{wai_thinking:.1f} ms",
+                f"{wai_thinking / wai_plain:.2f}",
+                "—",
+                "info",
+            )
+        )
         for n, target in zip(sizes, (None, None, 5.0), strict=True):
             what = "1 token" if n == 1 else f"{n:,} tokens"
             measure = f"{what}, markdown in a terminal vs `curl -sN` in one"
