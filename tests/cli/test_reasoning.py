@@ -706,6 +706,34 @@ def test_a_responses_answer_cut_while_reasoning_is_an_error(
     )
 
 
+def test_a_connection_cut_while_reasoning_is_not_asked_again_and_keeps_the_reasoning(
+    server: WorkersAIServer, isolated: Path
+) -> None:
+    # Asked again, the reasoning would stream again: the answer has started once it comes.
+    events = m.reasoning_chunks(["Okay", ", the"], [], model=QWEN3_30B, finish_reason=None)
+    body = m.stream_body(events[:-1], done=False)  # the role chunk, the reasoning, no end
+    server.enqueue(Reply.stream(body, cut=True))
+
+    done = ask("-m", QWEN3_30B, "--session", "cut", "What is it?")
+
+    assert outcome(done) == (
+        4,
+        b"",
+        f"wai: error: the answer is incomplete: the connection to 127.0.0.1:{server.port} was "
+        "cut off\nhint: what arrived is kept above; ask again to get a whole answer\n".encode(),
+    )
+    assert_sent(
+        server,
+        (run_path(QWEN3_30B), run_body(user("What is it?"), max_tokens=REASONING_ROOM)),
+    )
+    answer = session_file(isolated, "cut")["messages"][1]
+    assert answer == {
+        "role": "assistant",
+        "content": "",
+        "meta": {"model": QWEN3_30B, "reasoning": "Okay, the", "interrupted": True},
+    }
+
+
 @pytest.mark.parametrize("named", [True, False], ids=["session", "one-shot"])
 def test_an_answer_with_no_text_is_an_error_and_saves_nothing(
     server: WorkersAIServer, isolated: Path, named: bool

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-from wai.backends.base import Event, HttpCall, Notice, TextDelta
+from wai.backends.base import Event, HttpCall, Notice, ReasoningDelta, TextDelta
 from wai.errors import EXIT_BACKEND, BackendError, NetworkError, StreamInterrupted
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ def stream_call(
     events_from_response: EventsFromResponse,
     endpoint: Endpoint | None = None,
 ) -> Iterator[Event]:
-    """Yield the events of `call`; retry retryable failures until the first text arrives."""
+    """Yield the events of `call`; retry retryable failures until the answer starts (its first
+    text or reasoning: asked again, it would come again)."""
     import httpx
 
     timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
@@ -65,7 +66,7 @@ def stream_call(
                         resp.read()
                         raise error_from_response(resp)
                     for event in events_from_response(resp):
-                        if isinstance(event, TextDelta):
+                        if not text_seen and isinstance(event, TextDelta | ReasoningDelta):
                             text_seen = True
                         yield event
                 return
