@@ -30,6 +30,7 @@ CLEARED = (
     "WAI_BACKEND",
     "WAI_MODEL",
     "WAI_DEBUG",
+    "WAI_CACHE_DIR",
     "NO_COLOR",
     "PYTHONUNBUFFERED",
     "VISUAL",
@@ -49,6 +50,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("WAI_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("WAI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("WAI_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("TERM", "xterm-256color")
     return tmp_path
 

@@ -21,6 +21,10 @@ class Request(NamedTuple):
     prompt: str | None = None
     params: Mapping[str, Any] = NO_PARAMS
     stream: bool = True
+    # JSON mode, as OpenAI writes it: {"type": "json_object"}, or {"type": "json_schema",
+    # "json_schema": {"name", "schema", "strict"}}; each backend sends it as its models take it.
+    response_format: Mapping[str, Any] | None = None
+    affinity: str | None = None  # a conversation's stable id, for the server's prompt cache
 
 
 class HttpCall(NamedTuple):
@@ -107,11 +111,15 @@ class TurnResult(NamedTuple):
 
 
 class ModelInfo(NamedTuple):
-    """One model a backend offers."""
+    """One model a backend offers, and what its catalogue says of it (None: not said)."""
 
     id: str
     description: str = ""
     context_window: int | None = None
+    reasons: bool | None = None
+    function_calling: bool | None = None
+    deprecation: str | None = None  # the planned retirement date, YYYY-MM-DD
+    prices: tuple[str, ...] = ()  # e.g. "0.35 USD per M input tokens"
 
 
 class Backend(Protocol):

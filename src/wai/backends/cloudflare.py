@@ -85,7 +85,9 @@ class CloudflareBackend:
         if request.prompt is None:
             params.pop("lora", None)  # the schema allows lora only with a prompt
         body.update(params)
-        return HttpCall("POST", self.url(), _headers(request.stream), body, auth_env=TOKEN_ENV)
+        if request.response_format is not None:
+            body["response_format"] = self._response_format(request.response_format)
+        return HttpCall("POST", self.url(), self._headers(request), body, auth_env=TOKEN_ENV)
 
     def prepare_chat_completion(self, request: Request) -> HttpCall:
         """The call for `request`'s messages on the OpenAI-compatible endpoint (`model` in the
@@ -98,9 +100,29 @@ class CloudflareBackend:
         if request.stream:
             body["stream_options"] = {"include_usage": True}
         body.update((k, v) for k, v in request.params.items() if k != "lora")
+        if request.response_format is not None:
+            body["response_format"] = dict(request.response_format)
         return HttpCall(
-            "POST", self.chat_completions_url(), _headers(request.stream), body, auth_env=TOKEN_ENV
+            "POST", self.chat_completions_url(), self._headers(request), body, auth_env=TOKEN_ENV
         )
+
+    def _response_format(self, response_format: Mapping[str, Any]) -> dict[str, Any]:
+        """JSON mode as the model takes it on /ai/run: the OpenAI envelope for a Chat
+        Completions model, the bare schema in `json_schema` for the others (Cloudflare's docs)."""
+        wanted = dict(response_format)
+        envelope = wanted.get("json_schema")
+        if self.facts.chat_completions or not isinstance(envelope, Mapping):
+            return wanted
+        return {"type": "json_schema", "json_schema": envelope.get("schema", {})}
+
+    @staticmethod
+    def _headers(request: Request) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if request.stream:
+            headers["Accept"] = "text/event-stream"
+        if request.affinity:  # the same replica, and its prompt cache, for the whole conversation
+            headers["x-session-affinity"] = request.affinity
+        return headers
 
     @property
     def facts(self) -> ModelFacts:
@@ -282,12 +304,6 @@ class CloudflareBackend:
             return BackendError(f"Workers AI reported an error: {detail}")
         text = f"Workers AI answered HTTP {status}: {detail}"
         return error_by_status(text, status, retry_after, refused_hint=f"check {TOKEN_ENV}")
-
-
-def _headers(stream: bool) -> dict[str, str]:
-    if stream:
-        return {"Content-Type": "application/json", "Accept": "text/event-stream"}
-    return {"Content-Type": "application/json"}
 
 
 def _model_info(item: Mapping[str, Any]) -> ModelInfo:

@@ -93,6 +93,8 @@ class OpenAIBackend:
         if request.stream:
             body["stream_options"] = {"include_usage": True}
         body.update(request.params)
+        if request.response_format is not None:
+            body["response_format"] = dict(request.response_format)
         headers = {"Content-Type": "application/json"}
         if request.stream:
             headers["Accept"] = "text/event-stream"

@@ -1,4 +1,4 @@
-"""Where wai keeps its files: the config directory and the data directory (platformdirs)."""
+"""Where wai keeps its files: the config, data and cache directories (platformdirs)."""
 
 from __future__ import annotations
 
@@ -26,3 +26,13 @@ def data_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("wai", appauthor=False))
+
+
+def cache_dir() -> Path:
+    """What wai may rebuild at any time (the model catalogue): WAI_CACHE_DIR, else platformdirs'."""
+    override = os.environ.get("WAI_CACHE_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("wai", appauthor=False))
