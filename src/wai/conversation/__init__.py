@@ -152,10 +152,17 @@ class Conversation:
     # --- turns ---
 
     def request_for(
-        self, prompt: str, *, raw: bool = False, stream: bool = True, replace_last: bool = False
+        self,
+        prompt: str,
+        *,
+        raw: bool = False,
+        stream: bool = True,
+        replace_last: bool = False,
+        response_format: Mapping[str, Any] | None = None,
     ) -> Request:
         """The request for a new message: the history that fits the context window, then it.
-        `replace_last`: the history without its last exchange (to regenerate that answer)."""
+        `replace_last`: the history without its last exchange (to regenerate that answer);
+        `response_format`: JSON mode, as Request has it."""
         settings = self.settings
         user = {"role": "user", "content": prompt}
         history = [] if raw else self.session.scoped_messages()
@@ -180,8 +187,15 @@ class Conversation:
             )
         params = {**settings.params, "max_tokens": fit.max_tokens}
         if raw:
-            return Request(prompt=prompt, params=params, stream=stream)
-        return Request(messages=tuple(fit.messages), params=params, stream=stream)
+            return Request(
+                prompt=prompt, params=params, stream=stream, response_format=response_format
+            )
+        return Request(
+            messages=tuple(fit.messages),
+            params=params,
+            stream=stream,
+            response_format=response_format,
+        )
 
     def send(
         self,
@@ -191,10 +205,17 @@ class Conversation:
         raw: bool = False,
         stream: bool = True,
         replace_last: bool = False,
+        response_format: Mapping[str, Any] | None = None,
     ) -> TurnResult:
         """Send one message and record the exchange; with `replace_last`, the new exchange
         takes the place of the last one, which stays if no answer arrives."""
-        request = self.request_for(prompt, raw=raw, stream=stream, replace_last=replace_last)
+        request = self.request_for(
+            prompt,
+            raw=raw,
+            stream=stream,
+            replace_last=replace_last,
+            response_format=response_format,
+        )
         sent_at = now()
         result = run_turn(self.backend, request, renderer, self.env)
         if result.finish_reason == "length" and result.text:
