@@ -47,6 +47,8 @@ PARAM_USAGE = (
     "top_k, seed, repetition_penalty, frequency_penalty, presence_penalty, lora\n"
 )
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+AFFINITY_ID = re.compile(r"ses_[0-9a-f]{16}")  # a session's prompt-cache id
+AFFINITY = "<affinity>"
 TIME = "<timestamp>"
 
 
@@ -58,6 +60,8 @@ def stamped(value: Any) -> Any:
         return [stamped(item) for item in value]
     if isinstance(value, str) and STAMP.fullmatch(value):
         return TIME
+    if isinstance(value, str) and AFFINITY_ID.fullmatch(value):
+        return AFFINITY
     return value
 
 
@@ -117,6 +121,7 @@ def document(
         "backend": backend,
         "model": model,
         "params": params or {},
+        "affinity": AFFINITY,
         "messages": messages,
     }
 

@@ -146,6 +146,7 @@ def session_file(isolated: Path, name: str) -> dict[str, Any]:
     document = json.loads((sessions_dir(isolated) / f"{name}.json").read_text(encoding="utf-8"))
     for key in ("created", "updated"):
         assert STAMP.fullmatch(document.pop(key)), document
+    assert re.fullmatch(r"ses_[0-9a-f]{16}", document.pop("affinity")), document
     for message in document["messages"]:
         assert STAMP.fullmatch(message["meta"].pop("time")), message
     return document

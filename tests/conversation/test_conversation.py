@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -513,3 +514,34 @@ def test_a_new_session_without_a_system_message_keeps_one_saved_meanwhile(
         ("user", "second"),
         ("assistant", "Hello, world!"),
     ]
+
+
+# --- prompt caching ---
+
+
+def test_every_request_of_a_saved_session_asks_for_the_same_replica(
+    server: WorkersAIServer, isolated: Path
+) -> None:
+    assert wai("ask", "--session", "cached", "hi").exit_code == 0
+    assert wai("ask", "--session", "cached", "again").exit_code == 0
+    assert wai("ask", "-c", "and again").exit_code == 0
+
+    affinity = document(isolated, "cached")["affinity"]
+    assert re.fullmatch(r"ses_[0-9a-f]{16}", affinity)
+    sent = [request.headers.get("x-session-affinity") for request in server.run_requests]
+    assert sent == [affinity] * 3
+
+
+def test_a_one_shot_that_is_not_kept_carries_no_affinity(server: WorkersAIServer) -> None:
+    assert wai("ask", "--no-save", "hi").exit_code == 0
+    assert "x-session-affinity" not in server.run_requests[-1].headers
+    shown = wai("ask", "--show-request", "hi").stdout
+    assert "x-session-affinity" not in shown  # --show-request saves nothing, so it has none
+
+
+def test_each_session_has_its_own_affinity(server: WorkersAIServer, isolated: Path) -> None:
+    assert wai("ask", "--session", "one", "hi").exit_code == 0
+    assert wai("ask", "--session", "two", "hi").exit_code == 0
+    first, second = (document(isolated, name)["affinity"] for name in ("one", "two"))
+    assert first != second
+    assert [r.headers.get("x-session-affinity") for r in server.run_requests] == [first, second]

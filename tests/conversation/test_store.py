@@ -73,9 +73,11 @@ def test_document_format_after_ask(server: WorkersAIServer, isolated: Path) -> N
     path = sessions_dir(isolated) / "doc.json"
     assert entries(path.parent) == ["doc.json"]
     document = json.loads(path.read_text(encoding="utf-8"))
-    assert sorted(document) == sorted(
-        ["format", "name", "created", "updated", "backend", "model", "params", "messages"]
-    )
+    assert list(document) == [
+        "format", "name", "created", "updated", "backend", "model", "params", "affinity",
+        "messages",
+    ]  # fmt: skip
+    assert re.fullmatch(r"ses_[0-9a-f]{16}", document["affinity"])  # x-session-affinity's id
     assert document["format"] == "wai.session/1"
     assert document["name"] == "doc"
     assert document["backend"] == "cloudflare"

@@ -186,15 +186,23 @@ class Conversation:
                 f"the {settings.backend.context_window}-token context window"
             )
         params = {**settings.params, "max_tokens": fit.max_tokens}
+        # A saved conversation asks for the same replica every turn, so that its prompt cache
+        # holds the history; a conversation that is not kept has nothing to reuse.
+        affinity = self.session.affinity if self.persistent else None
         if raw:
             return Request(
-                prompt=prompt, params=params, stream=stream, response_format=response_format
+                prompt=prompt,
+                params=params,
+                stream=stream,
+                response_format=response_format,
+                affinity=affinity,
             )
         return Request(
             messages=tuple(fit.messages),
             params=params,
             stream=stream,
             response_format=response_format,
+            affinity=affinity,
         )
 
     def send(

@@ -26,6 +26,13 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def new_affinity() -> str:
+    """A session's id for Workers AI's prompt cache (`x-session-affinity`): random, kept."""
+    import secrets
+
+    return f"ses_{secrets.token_hex(8)}"
+
+
 @dataclass
 class Session:
     name: str
@@ -36,6 +43,7 @@ class Session:
     params: dict[str, Any] = field(default_factory=dict)
     messages: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # keys a newer wai may have added
+    affinity: str = field(default_factory=new_affinity)  # the same replica for every turn
 
     def __post_init__(self) -> None:
         self.updated = self.updated or self.created
@@ -101,6 +109,7 @@ class Session:
             "backend": self.backend,
             "model": self.model,
             "params": self.params,
+            "affinity": self.affinity,
             "messages": self.messages,
             **self.extra,
         }
@@ -126,7 +135,11 @@ class Session:
         for key in ("backend", "model", "created", "updated"):
             if not isinstance(document.get(key), str | None):
                 raise _broken(path, f"{key} must be a string")
-        known = {"format", "name", "created", "updated", "backend", "model", "params", "messages"}
+        known = {
+            "format", "name", "created", "updated", "backend", "model", "params", "affinity",
+            "messages",
+        }  # fmt: skip
+        affinity = document.get("affinity")
         return cls(
             name=path.stem,
             created=str(document.get("created") or now()),
@@ -136,6 +149,8 @@ class Session:
             params=dict(document.get("params") or {}),
             messages=messages,
             extra={k: v for k, v in document.items() if k not in known},
+            # A session saved before wai kept one gets one now, written with its next turn.
+            affinity=affinity if isinstance(affinity, str) and affinity else new_affinity(),
         )
 
 
