@@ -1,6 +1,7 @@
 """An OpenAI-compatible server on 127.0.0.1, answering what llama.cpp, vLLM and Ollama send.
 
-`GET /v1/models` lists the loaded models; `POST /v1/chat/completions` (messages) and
+`GET /v1/models` lists the loaded models (with llama.cpp's `meta` when `meta` is set, and
+llama.cpp's `GET /props` when `props` is); `POST /v1/chat/completions` (messages) and
 `POST /v1/completions` (a prompt) answer as `chat.completion.chunk` / `text_completion` events
 ending with `data: [DONE]` (with a final usage chunk, `choices: []`, when
 `stream_options.include_usage` is true), or as one JSON object when not streaming. It checks an
@@ -32,6 +33,7 @@ DEFAULT_USAGE = {"prompt_tokens": 21, "completion_tokens": 4, "total_tokens": 25
 CHAT_PATH = "/v1/chat/completions"
 COMPLETIONS_PATH = "/v1/completions"
 MODELS_PATH = "/v1/models"
+PROPS_PATH = "/props"  # llama.cpp's, at the server's root
 
 
 def error_body(
@@ -221,16 +223,38 @@ def error_event(message: str, type: str = "server_error", code: int | None = 500
     return b"data: " + error_body(message, type, code) + b"\n\n"
 
 
-def models_document(models: Sequence[str], owner: str = OWNER) -> bytes:
-    return json.dumps(
-        {
-            "object": "list",
-            "data": [
-                {"id": model, "object": "model", "created": CREATED, "owned_by": owner}
-                for model in models
-            ],
-        }
-    ).encode()
+def models_document(
+    models: Sequence[str], owner: str = OWNER, meta: dict[str, Any] | None = None
+) -> bytes:
+    """The /v1/models list; `meta` is what llama.cpp adds to each entry (`n_ctx_train`, ...)."""
+    entries = [
+        {"id": model, "object": "model", "created": CREATED, "owned_by": owner} for model in models
+    ]
+    if meta is not None:
+        entries = [{**entry, "meta": meta} for entry in entries]
+    return json.dumps({"object": "list", "data": entries}).encode()
+
+
+def llama_meta(n_ctx_train: int) -> dict[str, Any]:
+    """llama.cpp's `meta` of a /v1/models entry."""
+    return {
+        "vocab_type": 2,
+        "n_vocab": 151936,
+        "n_ctx_train": n_ctx_train,
+        "n_embd": 896,
+        "n_params": 494032768,
+        "size": 531068928,
+    }
+
+
+def llama_props(n_ctx: int) -> dict[str, Any]:
+    """A part of llama.cpp's `GET /props`: the context the server was started with (-c)."""
+    return {
+        "default_generation_settings": {"n_ctx": n_ctx, "params": {"temperature": 0.8}},
+        "total_slots": 1,
+        "model_path": "/models/qwen2.5-0.5b-instruct-q4_k_m.gguf",
+        "build_info": "b4820-6e1531ad",
+    }
 
 
 class OpenAIServer(ScriptedServer):
@@ -249,6 +273,8 @@ class OpenAIServer(ScriptedServer):
         self.reasoning_tokens: int | None = None  # usage's count of them; None: len(reasoning)
         self.model_not_found = "model '{model}' not found"  # vLLM: "The model `{model}` ..."
         self.model_replies: deque[Reply] = deque()
+        self.meta: dict[str, Any] | None = None  # llama.cpp's `meta` in each /v1/models entry
+        self.props: dict[str, Any] | None = None  # llama.cpp's GET /props; None: 404
 
     @property
     def base_url(self) -> str:
@@ -277,11 +303,13 @@ class OpenAIServer(ScriptedServer):
         refused = self._refused(headers)
         if refused is not None:
             return refused
+        if path == PROPS_PATH and self.props is not None:
+            return Reply.json(json.dumps(self.props).encode())
         if path != MODELS_PATH:
             return error_reply(404, "File Not Found", "not_found_error", 404)
         if self.model_replies:
             return self.model_replies.popleft()
-        return Reply.json(models_document(self.models))
+        return Reply.json(models_document(self.models, meta=self.meta))
 
     def answer(self, path: str, headers: Any, body: Any) -> Reply:
         """Check the key, the route, the model and the body's shape, then play the next

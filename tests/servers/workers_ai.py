@@ -8,12 +8,15 @@ recorded.
 Besides the seed model it knows the 2026 models of reference/workers-ai-models-2026.md and
 answers each in its own dialect (see `models_2026`), and it serves the OpenAI-compatible
 `/ai/v1/chat/completions` (also through the gateway's `workers-ai/v1/chat/completions`).
+The catalogue (`/ai/models/search`, paged) carries the properties of reference §6, and
+`/ai/models/schema?model=...` answers each catalogue model's input and output schemas.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from tests.servers import models_2026 as m
@@ -74,24 +77,161 @@ def envelope(result: Any) -> bytes:
     return json.dumps({"result": result, "success": True, "errors": [], "messages": []}).encode()
 
 
-def catalogue_entry(name: str, description: str, context_window: int | None = None) -> dict:
-    properties = []
+def catalogue_entry(
+    name: str, description: str, context_window: int | None = None, **properties: Any
+) -> dict:
+    """A /ai/models/search item; `properties` are more of its properties (`price=[...]`), their
+    values sent as given (strings, lists, objects: the API mixes them)."""
+    listed = []
     if context_window is not None:
-        properties.append({"property_id": "context_window", "value": str(context_window)})
+        listed.append({"property_id": "context_window", "value": str(context_window)})
+    listed += [{"property_id": key, "value": value} for key, value in properties.items()]
     return {
         "id": f"id-{name}",
         "name": name,
         "description": description,
         "task": {"id": "task-text-generation", "name": "Text Generation"},
-        "properties": properties,
+        "properties": listed,
     }
 
+
+GPT_OSS_DESCRIPTION = (
+    "OpenAI's open-weight models designed for powerful reasoning, agentic tasks, and versatile "
+    "developer use cases."
+)
+GPT_OSS_PRICE = [
+    {"unit": "per M input tokens", "price": 0.35, "currency": "USD"},
+    {"unit": "per M output tokens", "price": 0.75, "currency": "USD"},
+]
+RETIRING_MODEL = "@cf/meta/llama-3-8b-instruct"
+RETIRING_DATE = "2027-03-31"
+GLM_53_FLASH = "@cf/zai-org/glm-5.3-flash"  # the catalogue's too-large context window (§6)
+
+# The last four of page 2 are the catalogue's properties as reference §6 shows them: gpt-oss
+# (reasoning, tools, a price list, a reasoning_effort object), Llama 4 Scout (tools, its price as
+# a JSON text), a model with a planned retirement, and glm-5.3-flash's 1310720 tokens.
+CATALOGUE_2026 = [
+    catalogue_entry(
+        GPT_OSS_120B,
+        GPT_OSS_DESCRIPTION,
+        128000,
+        async_queue="true",
+        price=GPT_OSS_PRICE,
+        function_calling="true",
+        reasoning="true",
+        reasoning_effort={
+            "supported_efforts": ["low", "medium", "high"],
+            "default_effort": "medium",
+            "mandatory": True,
+            "default_enabled": True,
+        },
+    ),
+    catalogue_entry(
+        LLAMA4_SCOUT,
+        "Meta's Llama 4 Scout is a 17 billion parameter model with 16 experts.",
+        131000,
+        function_calling="true",
+        price=json.dumps(
+            [
+                {"unit": "per M input tokens", "price": 0.27, "currency": "USD"},
+                {"unit": "per M output tokens", "price": 0.85, "currency": "USD"},
+            ]
+        ),
+    ),
+    catalogue_entry(
+        RETIRING_MODEL,
+        "Meta Llama 3 8B Instruct.",
+        7968,
+        planned_deprecation_date=RETIRING_DATE,
+    ),
+    catalogue_entry(
+        GLM_53_FLASH,
+        "GLM-5.3-Flash, a fast reasoning model from Z.ai.",
+        1310720,
+        reasoning="true",
+        function_calling="true",
+    ),
+]
 
 DEFAULT_CATALOGUE = [
     catalogue_entry(DEFAULT_MODEL, "Mistral 7B Instruct v0.1, AWQ-quantised.", 4096),
     catalogue_entry("@cf/meta/llama-3.1-8b-instruct", "Meta's Llama 3.1 8B Instruct.", 7968),
-    *(catalogue_entry(f"@cf/test/model-{i:02d}", f"Test model {i}.") for i in range(1, 59)),
+    *(catalogue_entry(f"@cf/test/model-{i:02d}", f"Test model {i}.") for i in range(1, 55)),
+    *CATALOGUE_2026,
 ]  # 60 models: two pages of 50
+
+# /ai/models/schema: the seed model's input is tests/data's schema; gpt-oss's has descriptions and
+# two branches, as Cloudflare's do; the other catalogue models get CHAT_SCHEMA.
+SEED_INPUT = json.loads(
+    (Path(__file__).parents[1] / "data" / "cloudflare-input.schema.json").read_text()
+)
+CHAT_OUTPUT = {
+    "type": "object",
+    "contentType": "application/json",
+    "properties": {
+        "response": {"type": "string", "description": "The generated text response from the model"},
+        "usage": {"type": "object", "description": "Usage statistics for the inference request"},
+    },
+}
+GPT_OSS_INPUT = {
+    "type": "object",
+    "title": "GPT_OSS_Input",
+    "oneOf": [
+        {
+            "title": "Responses",
+            "required": ["input"],
+            "properties": {
+                "input": {
+                    "anyOf": [{"type": "string"}, {"type": "array", "items": {}}],
+                    "description": "Responses API input: a text or a list of messages.",
+                },
+                "reasoning": {
+                    "type": "object",
+                    "description": "How hard the model thinks before answering.",
+                    "properties": {
+                        "effort": {"type": "string", "enum": ["low", "medium", "high"]},
+                    },
+                },
+            },
+        },
+        {
+            "title": "Chat Completions",
+            "required": ["messages"],
+            "properties": {
+                "messages": {
+                    "type": "array",
+                    "description": "The conversation, oldest message first.",
+                    "items": {"type": "object"},
+                },
+                "max_tokens": {
+                    "type": "integer",
+                    "description": "The most tokens to generate.",
+                },
+                "temperature": {
+                    "type": "number",
+                    "default": 1,
+                    "minimum": 0,
+                    "maximum": 2,
+                    "description": "Sampling temperature:   higher is more random.",
+                },
+                "reasoning_effort": {
+                    "type": "string",
+                    "enum": ["low", "medium", "high"],
+                    "default": "medium",
+                    "description": "Constrains effort on reasoning.",
+                },
+            },
+        },
+    ],
+}
+CHAT_INPUT = {
+    "type": "object",
+    "properties": {
+        "messages": {"type": "array", "items": {"type": "object"}},
+        "max_tokens": {"type": "integer", "default": 256},
+    },
+    "required": ["messages"],
+}
 
 
 class WorkersAIServer(ScriptedServer):
@@ -99,6 +239,11 @@ class WorkersAIServer(ScriptedServer):
         super().__init__()
         self.tokens: tuple[str, ...] = DEFAULT_TOKENS
         self.catalogue: list[dict] = list(DEFAULT_CATALOGUE)
+        # /ai/models/schema's results by model; a catalogue model not here gets CHAT_INPUT.
+        self.schemas: dict[str, dict] = {
+            DEFAULT_MODEL: {"input": SEED_INPUT, "output": CHAT_OUTPUT},
+            GPT_OSS_120B: {"input": GPT_OSS_INPUT, "output": CHAT_OUTPUT},
+        }
         self.token_status = "active"
         self.models: list[str] = list(KNOWN_MODELS)
         # The default answers of the 2026 models: None keeps each dialect's reference texts.
@@ -154,7 +299,20 @@ class WorkersAIServer(ScriptedServer):
             ]
             size, page = int(query.get("per_page", 20)), int(query.get("page", 1))
             return Reply.json(envelope(models[(page - 1) * size : page * size]))
+        if parts.path == f"/client/v4/accounts/{ACCOUNT}/ai/models/schema":
+            return self._schema(query.get("model", ""))
         return Reply.error(404, 7003, "Could not route to " + parts.path)
+
+    def _schema(self, model: str) -> Reply:
+        """A model's input and output schemas; a model the catalogue does not have is 5007
+        with HTTP 400, as /ai/run refuses it (Cloudflare's error table: "No such model")."""
+        if self.replies:
+            return self.replies.popleft()
+        if model in self.schemas:
+            return Reply.json(envelope(self.schemas[model]))
+        if any(entry["name"] == model for entry in self.catalogue):
+            return Reply.json(envelope({"input": CHAT_INPUT, "output": CHAT_OUTPUT}))
+        return Reply.error(400, 5007, f"No such model {model} or task")
 
     def answer(self, path: str, headers: Any, body: Any) -> Reply:
         """Check account, token and model as Workers AI does, then play the next scripted reply,

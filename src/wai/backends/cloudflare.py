@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from wai.backends.answers import (
     AnswerWithoutText,
@@ -210,6 +211,37 @@ class CloudflareBackend:
                 break
         return models
 
+    def model_schema(self, model: str) -> dict[str, Any]:
+        """The model's JSON Schemas from /ai/models/schema: `{"input": ..., "output": ...}`."""
+        self._check_credentials()
+        url = (
+            f"{self.settings.base_url.rstrip('/')}/accounts/{self.settings.account_id}"
+            f"/ai/models/schema?model={quote(model, safe='')}"
+        )
+        check_token_destination(url)
+
+        def error(
+            status: int | None, code: int | None, message: str, retry_after: float | None
+        ) -> BackendError:
+            if code == 5007:  # self.error would name the configured model, not this one
+                return BackendError(
+                    f"Cloudflare has no schema for the model {model}: {message}",
+                    hint="`wai models` lists the current models",
+                )
+            return self.error(status, code, message, retry_after)
+
+        envelope = get_json(
+            url,
+            {"Authorization": f"Bearer {self.settings.api_token}"},
+            self.policy,
+            lambda response: error_from_response(response, error),
+        )
+        code, message = error_of(envelope)
+        if message is not None:
+            raise error(None, code, message, None)
+        result = envelope.get("result") if isinstance(envelope, dict) else None
+        return result if isinstance(result, dict) else {}
+
     def _check_credentials(self) -> None:
         s = self.settings
         if not s.account_id:
@@ -306,19 +338,70 @@ class CloudflareBackend:
         return error_by_status(text, status, retry_after, refused_hint=f"check {TOKEN_ENV}")
 
 
+# The catalogue has said 1310720 (glm-5.3-flash) where AI Gateway refuses more than this.
+MAX_CONTEXT_WINDOW = 1_048_576
+
+
 def _model_info(item: Mapping[str, Any]) -> ModelInfo:
+    """A catalogue item as a ModelInfo. Its `properties` are typed strings in the API's schema
+    but some hold lists and objects: each is read leniently, and what cannot be read is None."""
     properties = {
         prop.get("property_id"): prop.get("value")
         for prop in item.get("properties") or []
         if isinstance(prop, dict)
     }
     try:
-        window = int(properties.get("context_window"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        window: int | None = int(str(properties.get("context_window")).strip())
+    except ValueError:
         window = None
+    if window is not None:
+        window = min(window, MAX_CONTEXT_WINDOW) if window > 0 else None
     return ModelInfo(
-        str(item.get("name") or item.get("id")), str(item.get("description") or ""), window
+        str(item.get("name") or item.get("id")),
+        str(item.get("description") or ""),
+        window,
+        reasons=_flag(properties.get("reasoning")),
+        function_calling=_flag(properties.get("function_calling")),
+        deprecation=_date(properties.get("planned_deprecation_date")),
+        prices=_prices(properties.get("price")),
     )
+
+
+def _flag(value: Any) -> bool | None:
+    """A "true"/"false" property (or a JSON boolean); anything else is not said."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if value is not None else ""
+    return {"true": True, "false": False}.get(text)
+
+
+def _date(value: Any) -> str | None:
+    """The YYYY-MM-DD at the start of a date property ("2026-09-30", "2026-09-30T00:00:00Z")."""
+    found = re.match(r"\s*(\d{4}-\d{2}-\d{2})", value) if isinstance(value, str) else None
+    return found.group(1) if found else None
+
+
+def _prices(value: Any) -> tuple[str, ...]:
+    """The price property, a list of {unit, price, currency} (or a JSON text of one), as
+    "0.35 USD per M input tokens"; entries without a price are left out."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ()
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return ()
+    prices = []
+    for entry in value:
+        price = entry.get("price") if isinstance(entry, dict) else None
+        if isinstance(price, bool) or not isinstance(price, int | float | str):
+            continue
+        words = (str(price), str(entry.get("currency") or ""), str(entry.get("unit") or ""))
+        if words[0].strip():
+            prices.append(" ".join(word.strip() for word in words if word.strip()))
+    return tuple(prices)
 
 
 def check_token_destination(url: str) -> None:

@@ -13,6 +13,7 @@ from wai.errors import (
     BackendError,
     ConfigError,
     UsageError,
+    WaiError,
 )
 from wai.settings import BackendSettings
 
@@ -128,11 +129,39 @@ class OpenAIBackend:
         entries = document.get("data") if isinstance(document, dict) else None
         if not isinstance(entries, list):
             entries = document.get("models", []) if isinstance(document, dict) else []
-        return [
-            ModelInfo(str(entry.get("id") or entry.get("name")), _describe(entry))
+        entries = [e for e in entries if isinstance(e, dict) and (e.get("id") or e.get("name"))]
+        models = [
+            ModelInfo(
+                str(entry.get("id") or entry.get("name")),
+                _describe(entry),
+                _trained_context(entry),
+            )
             for entry in entries
-            if isinstance(entry, dict) and (entry.get("id") or entry.get("name"))
         ]
+        # llama.cpp alone sends `meta`; with one model loaded, its /props tells the context the
+        # server was started with (-c), which is what a prompt must fit, not the trained one.
+        if len(models) == 1 and isinstance(entries[0].get("meta"), dict):
+            serving = self._serving_context()
+            if serving is not None:
+                models[0] = models[0]._replace(context_window=serving)
+        return models
+
+    def _serving_context(self) -> int | None:
+        """llama.cpp's `GET /props` (at the server's root): default_generation_settings.n_ctx.
+        It is only a better number: any failure is None."""
+        root = self.base_url.removesuffix("/v1")
+        try:
+            props = get_json(
+                f"{root}/props",
+                self._headers(),
+                self.policy,
+                lambda response: error_from_response(response, self.error),
+                self.endpoint,
+            )
+        except WaiError:
+            return None
+        settings = props.get("default_generation_settings") if isinstance(props, dict) else None
+        return _positive(settings.get("n_ctx")) if isinstance(settings, dict) else None
 
     def error(
         self, status: int | None, code: int | None, message: str, retry_after: float | None
@@ -161,3 +190,16 @@ class OpenAIBackend:
 def _describe(entry: dict[str, Any]) -> str:
     owner = entry.get("owned_by")
     return f"owned by {owner}" if isinstance(owner, str) and owner else ""
+
+
+def _trained_context(entry: dict[str, Any]) -> int | None:
+    """llama.cpp's `meta.n_ctx_train`: the context the model was trained with."""
+    meta = entry.get("meta")
+    return _positive(meta.get("n_ctx_train")) if isinstance(meta, dict) else None
+
+
+def _positive(value: Any) -> int | None:
+    """A count the server reported, when it is a positive integer."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None

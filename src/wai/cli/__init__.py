@@ -35,7 +35,7 @@ COMMANDS = {  # name: "module:attribute" in wai.cli, a command function or a Typ
     "ask": "ask:ask",
     "chat": "chat:chat",
     "sessions": "sessions:app",
-    "models": "models:models",
+    "models": "models:app",
     "login": "login:login",
     "doctor": "doctor:doctor",
     "config": "config:app",
