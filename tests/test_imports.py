@@ -25,6 +25,7 @@ HEAVY_LIBRARIES = (
     "platformdirs",  # only when WAI_CONFIG_DIR / WAI_DATA_DIR do not say where
     "email.utils",  # only for a Retry-After given as a date
     "wai.backends.transport",  # wai's httpx transport: importing it is importing httpx
+    "jsonschema",  # only to check an answer against --schema
 )
 
 # Lowest first: a module imports only from its own layer or the ones before it.

@@ -7,10 +7,13 @@ and how often they call `send`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
 from wai.backends import make_backend
-from wai.backends.base import Backend, Request, TurnResult
+from wai.backends.base import Backend, ModelInfo, Request, TurnResult
+from wai.backends.catalogue import CatalogueCache, find
+from wai.conversation.retirement import retirement_notice
 from wai.conversation.store import Session, SessionStore, check_name, name_from, now
 from wai.conversation.turn import run_turn
 from wai.conversation.window import fit_messages
@@ -20,6 +23,7 @@ from wai.render import Renderer
 from wai.settings import Overrides, Settings, resolve
 from wai.settings.models import model_facts
 from wai.settings.params import REASONING_MAX_TOKENS, REASONING_MIN_TOKENS
+from wai.settings.paths import cache_dir
 
 
 class Conversation:
@@ -52,6 +56,7 @@ class Conversation:
         self.system_changed = False  # set_system was called since the last save
         self.settings: Settings
         self.backend: Backend
+        self.model_info: ModelInfo | None  # the cached catalogue's entry for the model
         self._resolve()
 
     # --- opening ---
@@ -104,6 +109,30 @@ class Conversation:
         self.backend = make_backend(settings)
         self.settings = settings
         self.env.add_secret(settings.backend.api_token)
+        self.model_info = self._catalogue_entry()
+
+    def _catalogue_entry(self) -> ModelInfo | None:
+        """What the cached catalogue says of the model (None: no fresh cache, or not in it);
+        never fetched here, so that asking never waits for it."""
+        models = CatalogueCache(cache_dir()).load(self.settings.backend.name, warn=self.env.notice)
+        return find(models, self.settings.backend.model) if models else None
+
+    @property
+    def context_window(self) -> int | None:
+        """The model's context window: the backend's `context_window` in the config, else the
+        catalogue's, else what wai knows of the model."""
+        backend = self.settings.backend
+        configured = self.config.get("backends", {}).get(backend.name, {}).get("context_window")
+        if configured is None and self.model_info and self.model_info.context_window:
+            return self.model_info.context_window
+        return backend.context_window
+
+    @property
+    def reasons(self) -> bool:
+        """The model thinks before it answers: the catalogue says so, else wai's table."""
+        if self.model_info is not None and self.model_info.reasons is not None:
+            return self.model_info.reasons
+        return model_facts(self.settings.backend.model).reasons
 
     def switch(self, *, params: Mapping[str, Any] | None = None, **changes: Any) -> None:
         """Change the backend, model or params for the next turns (`/model`, `/set`, ...);
@@ -170,11 +199,12 @@ class Conversation:
             del history[self.session.last_exchange_index() :]
         max_tokens = int(settings.params["max_tokens"])
         fill_down_to = None
-        if model_facts(settings.backend.model).reasons and not settings.max_tokens_given:
+        if self.reasons and not settings.max_tokens_given:
             max_tokens, fill_down_to = REASONING_MAX_TOKENS, REASONING_MIN_TOKENS
+        window = self.context_window
         fit = fit_messages(
             [*history, user],
-            settings.backend.context_window,
+            window,
             max_tokens,
             settings.max_tokens_given,
             settings.backend.model,
@@ -183,7 +213,7 @@ class Conversation:
         if fit.left_out:
             self.env.notice(
                 f"{fit.left_out} older message{'s' if fit.left_out > 1 else ''} left out to fit "
-                f"the {settings.backend.context_window}-token context window"
+                f"the {window}-token context window"
             )
         params = {**settings.params, "max_tokens": fit.max_tokens}
         # A saved conversation asks for the same replica every turn, so that its prompt cache
@@ -224,6 +254,15 @@ class Conversation:
             replace_last=replace_last,
             response_format=response_format,
         )
+        if self.model_info is not None:
+            notice = retirement_notice(
+                self.settings.backend.model,
+                self.model_info.deprecation,
+                date.today(),
+                cache_dir() / "retirement-notices.json",
+            )
+            if notice:
+                self.env.notice(notice)
         sent_at = now()
         result = run_turn(self.backend, request, renderer, self.env)
         if result.finish_reason == "length" and result.text:

@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,8 +29,6 @@ def now() -> str:
 
 def new_affinity() -> str:
     """A session's id for Workers AI's prompt cache (`x-session-affinity`): random, kept."""
-    import secrets
-
     return f"ses_{secrets.token_hex(8)}"
 
 
