@@ -41,6 +41,10 @@ FROM_FILE = (
 VALID = "✓  token valid                 status active\n"
 REACHABLE = "✓  account reachable           60 text-generation models\n"
 MODEL_OK = f"✓  default model               {DEFAULT_MODEL}\n"
+NOT_LISTED = (  # the same words and fix as `wai login`'s
+    "is not in your account's catalogue (retired, or not available to you); choose one with "
+    "`wai login --model ID` or `wai config set model ID`; `wai models` lists them"
+)
 LOCAL_OK = (
     "✓  backend local               type openai\n"
     f"✓  local server                reachable; 2 models: {MODELS[0]}, {MODELS[1]}\n"
@@ -283,9 +287,25 @@ def test_the_default_model_missing_from_the_catalogue_is_exit_1(
         + FROM_ENV
         + VALID
         + "✓  account reachable           1 text-generation models\n"
-        + f"✗  default model               {DEFAULT_MODEL} is not in the catalogue (retired?); "
-        "pick one from `wai models` with `wai config set model MODEL`\n" + DOES_NOT_WORK,
+        + f"✗  default model               {DEFAULT_MODEL} {NOT_LISTED}\n"
+        + DOES_NOT_WORK,
     )
+
+
+def test_a_configured_model_missing_from_the_catalogue_names_the_fix(
+    server: WorkersAIServer, config_file: Path
+) -> None:
+    write_config(config_file, 'model = "@hf/thebloke/llama-2-13b-chat-awq"\n')
+    run = wai("doctor", "--json")
+    assert run.exit_code == 1
+    assert run.stderr == ""
+    document = json.loads(run.stdout)
+    assert document["ok"] is False
+    assert document["checks"][-1] == {
+        "check": "default model",
+        "status": "fail",
+        "detail": f"@hf/thebloke/llama-2-13b-chat-awq {NOT_LISTED}",
+    }
 
 
 def test_the_configured_model_is_the_one_looked_for(

@@ -12,7 +12,17 @@ import pexpect
 import pytest
 
 from tests.conftest import Run, wai
-from tests.servers.workers_ai import ACCOUNT, TOKEN, WorkersAIServer
+from tests.servers.scripted import Reply
+from tests.servers.workers_ai import (
+    ACCOUNT,
+    DEFAULT_MODEL,
+    TOKEN,
+    WorkersAIServer,
+    catalogue_entry,
+    envelope,
+)
+from wai.backends.base import ModelInfo
+from wai.cli.login import family, rank_models
 
 VERIFY = "/client/v4/user/tokens/verify"
 SEARCH = f"/client/v4/accounts/{ACCOUNT}/ai/models/search"
@@ -387,3 +397,264 @@ def test_a_bad_token_typed_at_a_terminal_stores_nothing(
         f"Cloudflare account id: {ACCOUNT}\r\nAPI token: \r\n" + REFUSED.replace("\n", "\r\n")
     )
     assert not config_file.exists()
+
+
+# --- the configured model and the catalogue ---------------------------------------------------
+
+LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+GPT_OSS = "@cf/openai/gpt-oss-20b"
+MISTRAL_SMALL = "@cf/mistralai/mistral-small-3.1-24b-instruct"
+QWEN = "@cf/qwen/qwen3-30b-a3b-fp8"
+GEMMA = "@cf/google/gemma-3-12b-it"
+MISTRAL_7B = "@hf/mistral/mistral-7b-instruct-v0.2"
+# A live catalogue without the seed model (DEFAULT_MODEL), which Cloudflare really retired.
+LIVE = [
+    catalogue_entry(LLAMA, "Meta's Llama 3.1 8B Instruct.", 7968),
+    catalogue_entry(GPT_OSS, "OpenAI's open-weight model.", 128000),
+    catalogue_entry(MISTRAL_SMALL, "Mistral Small 3.1 24B.", 128000),
+    catalogue_entry(QWEN, "Qwen3 30B A3B.", 32768),
+    catalogue_entry(GEMMA, "Gemma 3 12B.", 80000),
+    catalogue_entry(MISTRAL_7B, "Mistral 7B Instruct v0.2.", 3072),
+]
+NOT_LISTED = (
+    f"wai: the model {DEFAULT_MODEL} is not in your account's catalogue "
+    "(retired, or not available to you)\n"
+)
+CHOOSE = (
+    "hint: choose one with `wai login --model ID` or `wai config set model ID`; "
+    "`wai models` lists them\n"
+)
+
+
+def test_a_model_not_in_the_catalogue_without_a_terminal_gets_a_hint_and_no_question(
+    cloudflare: WorkersAIServer, config_file: Path
+) -> None:
+    cloudflare.catalogue = list(LIVE)
+    run = login()
+    assert_run(run, 0, stderr=logged_in(config_file, 6) + NOT_LISTED + CHOOSE)
+    assert config_file.read_bytes() == STORED  # the login is stored; the model left alone
+    assert calls(cloudflare) == [("GET", VERIFY), ("GET", PAGE_1)]
+
+
+def test_a_configured_model_not_in_the_catalogue_is_named_and_kept(
+    cloudflare: WorkersAIServer, config_file: Path
+) -> None:
+    cloudflare.catalogue = list(LIVE)
+    write_config(config_file, b'model = "@cf/meta/llama-2-7b-chat-int8"\n')
+    run = login()
+    assert_run(
+        run,
+        0,
+        stderr=logged_in(config_file, 6)
+        + "wai: the model @cf/meta/llama-2-7b-chat-int8 is not in your account's catalogue "
+        "(retired, or not available to you)\n" + CHOOSE,
+    )
+    assert config_file.read_bytes() == b'model = "@cf/meta/llama-2-7b-chat-int8"\n\n' + STORED
+
+
+@pytest.mark.parametrize(
+    ("config", "stored"),
+    [
+        (f'model = "{QWEN}"\n'.encode(), f'model = "{QWEN}"\n\n'.encode() + STORED),
+        (
+            f'[backends.cloudflare]\nmodel = "{QWEN}"\n'.encode(),
+            f'[backends.cloudflare]\nmodel = "{QWEN}"\naccount_id = "{ACCOUNT}"\n'
+            f'api_token = "{TOKEN}"\n'.encode(),
+        ),
+    ],
+)
+def test_a_configured_model_in_the_catalogue_asks_nothing(
+    cloudflare: WorkersAIServer, config_file: Path, config: bytes, stored: bytes
+) -> None:
+    cloudflare.catalogue = list(LIVE)
+    write_config(config_file, config)
+    assert_run(login(), 0, stderr=logged_in(config_file, 6))
+    assert config_file.read_bytes() == stored
+
+
+def test_wai_model_in_the_environment_is_not_what_is_checked(
+    cloudflare: WorkersAIServer, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file is what login can fix: a good WAI_MODEL does not hide a retired configured one.
+    monkeypatch.setenv("WAI_MODEL", QWEN)
+    cloudflare.catalogue = list(LIVE)
+    assert_run(login(), 0, stderr=logged_in(config_file, 6) + NOT_LISTED + CHOOSE)
+
+
+def test_model_flag_stores_a_model_of_the_catalogue_with_the_credentials(
+    cloudflare: WorkersAIServer, config_file: Path
+) -> None:
+    cloudflare.catalogue = list(LIVE)
+    write_config(config_file, b'model = "old"\n\n[params]\ntemperature = 0.5\n')
+    run = login("--model", GPT_OSS)
+    assert_run(run, 0, stderr=logged_in(config_file, 6) + f"wai: model set to {GPT_OSS}\n")
+    assert config_file.read_bytes() == (
+        f'model = "{GPT_OSS}"\n\n[params]\ntemperature = 0.5\n\n'.encode() + STORED
+    )
+    assert mode_of(config_file) == 0o600
+
+
+def test_model_flag_goes_to_the_table_that_holds_the_model(
+    cloudflare: WorkersAIServer, config_file: Path
+) -> None:
+    # backends.cloudflare.model wins over the top-level one, so that is the one to change.
+    cloudflare.catalogue = list(LIVE)
+    write_config(config_file, b'[backends.cloudflare]\nmodel = "old"\n')
+    assert login("-m", QWEN).exit_code == 0
+    assert config_file.read_bytes() == (
+        f'[backends.cloudflare]\nmodel = "{QWEN}"\naccount_id = "{ACCOUNT}"\n'
+        f'api_token = "{TOKEN}"\n'.encode()
+    )
+
+
+def test_model_flag_for_a_backend_that_is_not_the_default(
+    cloudflare: WorkersAIServer, config_file: Path
+) -> None:
+    # The top-level `model` belongs to the default backend: another one gets its own.
+    cloudflare.catalogue = list(LIVE)
+    write_config(config_file, b'model = "@cf/meta/llama-2-7b-chat-int8"\n')
+    run = login("-b", "work", "--model", LLAMA)
+    assert_run(run, 0, stderr=logged_in(config_file, 6) + f"wai: model set to {LLAMA}\n")
+    assert config_file.read_bytes() == (
+        b'model = "@cf/meta/llama-2-7b-chat-int8"\n\n[backends.work]\ntype = "cloudflare"\n'
+        + f'model = "{LLAMA}"\naccount_id = "{ACCOUNT}"\napi_token = "{TOKEN}"\n'.encode()
+    )
+
+
+def test_model_flag_with_wai_model_set_says_which_wins(
+    cloudflare: WorkersAIServer, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAI_MODEL", QWEN)
+    cloudflare.catalogue = list(LIVE)
+    run = login("--model", LLAMA)
+    assert_run(
+        run,
+        0,
+        stderr=logged_in(config_file, 6)
+        + f"wai: model set to {LLAMA}\n"
+        + "wai: note: WAI_MODEL in the environment still takes precedence\n",
+    )
+
+
+def test_model_flag_with_a_model_not_in_the_catalogue_is_a_usage_error(
+    cloudflare: WorkersAIServer, config_file: Path
+) -> None:
+    cloudflare.catalogue = list(LIVE)
+    before = write_config(config_file, b"[params]\ntemperature = 0.5\n")
+    run = login("--model", "@cf/mistral/mistral-7b-instruct-v0.1")
+    assert_run(
+        run,
+        2,
+        stderr="wai: error: --model: @cf/mistral/mistral-7b-instruct-v0.1 is not in your "
+        "account's catalogue (retired, or not available to you)\n"
+        f"hint: the closest: {MISTRAL_SMALL}, {MISTRAL_7B}, {LLAMA}; `wai models` lists them all\n",
+    )
+    assert config_file.read_bytes() == before  # not even the credentials
+    assert calls(cloudflare) == [("GET", VERIFY), ("GET", PAGE_1)]
+
+
+def test_model_flag_with_an_empty_catalogue_has_no_closest(
+    cloudflare: WorkersAIServer, config_file: Path
+) -> None:
+    cloudflare.catalogue = []
+    run = login("--model", LLAMA)
+    assert_run(
+        run,
+        2,
+        stderr=f"wai: error: --model: {LLAMA} is not in your account's catalogue "
+        "(retired, or not available to you)\n",
+    )
+    assert not config_file.exists()
+
+
+def test_an_empty_model_flag_is_a_usage_error(
+    cloudflare: WorkersAIServer, config_file: Path
+) -> None:
+    assert_run(login("--model", " "), 2, stderr="wai: error: --model needs a model id\n")
+    assert cloudflare.requests == []
+    assert not config_file.exists()
+
+
+SERVER_ERROR = Reply.error(500, 7010, "Service unavailable")
+
+
+@pytest.mark.parametrize("fail_on_page", [1, 2])
+def test_a_catalogue_that_cannot_be_fetched_still_logs_in_with_one_warning(
+    cloudflare: WorkersAIServer, config_file: Path, fail_on_page: int
+) -> None:
+    full_page = Reply.json(envelope([catalogue_entry(f"@cf/x/m-{i}", "") for i in range(50)]))
+    cloudflare.enqueue(*([full_page] if fail_on_page == 2 else []), SERVER_ERROR)
+    run = login()
+    assert_run(
+        run,
+        0,
+        stderr=f"wai: logged in: account {ACCOUNT}, token active; saved to {config_file}\n"
+        "wai: warning: the model catalogue could not be fetched, so the model was not checked: "
+        "Workers AI answered HTTP 500: Service unavailable (code 7010)\n",
+    )
+    assert config_file.read_bytes() == STORED
+
+
+def test_model_flag_with_a_catalogue_that_cannot_be_fetched_stores_nothing(
+    cloudflare: WorkersAIServer, config_file: Path
+) -> None:
+    cloudflare.enqueue(SERVER_ERROR)
+    run = login("--model", LLAMA)
+    assert_run(
+        run,
+        1,
+        stderr=f"wai: error: the model catalogue could not be fetched to check {LLAMA}: "
+        "Workers AI answered HTTP 500: Service unavailable (code 7010)\n"
+        "hint: nothing was saved; try again, or log in without --model\n",
+    )
+    assert not config_file.exists()
+
+
+# --- which models are offered, closest first --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model_id", "expected"),
+    [
+        (DEFAULT_MODEL, "mistral"),
+        (LLAMA, "llama"),
+        ("@cf/meta/llama4-scout", "llama"),
+        (GPT_OSS, "gpt"),
+        (QWEN, "qwen"),
+        ("@cf/x/Gemma-3-12b-it", "gemma"),
+        ("plain-model", "plain"),
+        ("@cf/x/7b-chat", ""),
+    ],
+)
+def test_a_models_family(model_id: str, expected: str) -> None:
+    assert family(model_id) == expected
+
+
+def info(model_id: str, deprecation: str | None = None) -> ModelInfo:
+    return ModelInfo(model_id, deprecation=deprecation)
+
+
+def test_the_same_family_comes_first_then_the_most_used_then_catalogue_order() -> None:
+    catalogue = [info(m) for m in (LLAMA, GPT_OSS, MISTRAL_SMALL, QWEN, GEMMA, MISTRAL_7B)]
+    uses = {QWEN: 2, GEMMA: 1, MISTRAL_7B: 5, "@cf/gone/model": 9}
+    ranked = rank_models(catalogue, DEFAULT_MODEL, uses, today="2026-03-01")
+    assert [m.id for m in ranked] == [MISTRAL_7B, MISTRAL_SMALL, QWEN, GEMMA, LLAMA, GPT_OSS]
+
+
+def test_models_retired_by_today_are_left_out() -> None:
+    catalogue = [
+        info(LLAMA, "2026-02-28"),  # retired yesterday
+        info(GPT_OSS, "2026-03-01"),  # retired today
+        info(QWEN, "2026-03-02"),  # retires tomorrow: still usable
+        info(GEMMA, "soon"),  # not a date: kept
+        info(MISTRAL_7B, "2025-10-01T00:00:00Z"),
+        info(MISTRAL_SMALL),
+    ]
+    ranked = rank_models(catalogue, DEFAULT_MODEL, {}, today="2026-03-01")
+    assert [m.id for m in ranked] == [MISTRAL_SMALL, QWEN, GEMMA]
+
+
+def test_a_model_without_a_family_ranks_by_use_alone() -> None:
+    catalogue = [info("@cf/x/7b-a"), info("@cf/x/7b-b"), info(LLAMA)]
+    ranked = rank_models(catalogue, "@cf/x/7b-gone", {LLAMA: 1}, today="2026-03-01")
+    assert [m.id for m in ranked] == [LLAMA, "@cf/x/7b-a", "@cf/x/7b-b"]

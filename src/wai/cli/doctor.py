@@ -135,13 +135,10 @@ class Doctor:
             return False
         if any(model.id == settings.model for model in catalogue):
             return self.add("default model", OK, settings.model)
-        return self.add(
-            "default model",
-            FAIL,
-            f"{settings.model} is not in the catalogue (retired?); "
-            "pick one from `wai models` with `wai config set model MODEL`",
-            EXIT_BACKEND,
-        )
+        from wai.cli.login import CHOOSE_HINT, NOT_IN_CATALOGUE  # the fix login names too
+
+        detail = f"{settings.model} {NOT_IN_CATALOGUE}; {CHOOSE_HINT}"
+        return self.add("default model", FAIL, detail, EXIT_BACKEND)
 
     def check_server(self, label: str, backend: Any, model: str, *, fail: str) -> bool:
         found: list[Any] = []
