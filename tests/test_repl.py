@@ -43,8 +43,9 @@ def today() -> str:
 OTHER_MODEL = "@cf/meta/llama-3.1-8b-instruct"
 NO_EXCHANGE = "wai: error: there is no exchange yet\n"
 PARAM_USAGE = (
-    "wai: error: usage: /set PARAM VALUE, with PARAM one of max_tokens, temperature, top_p, "
-    "top_k, seed, repetition_penalty, frequency_penalty, presence_penalty, lora\n"
+    "wai: error: usage: /set KEY VALUE, with KEY one of max_tokens, temperature, top_p, "
+    "top_k, seed, repetition_penalty, frequency_penalty, presence_penalty, lora, or any other "
+    "field of the request body\n"
 )
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 AFFINITY_ID = re.compile(r"ses_[0-9a-f]{16}")  # a session's prompt-cache id
@@ -295,7 +296,7 @@ def test_help_lists_every_command_and_the_keys(chat: Chat, server: WorkersAIServ
         "  /system [TEXT]        show or set the system message\n"
         "  /model [ID]           show or switch the model\n"
         "  /backend [NAME]       show or switch the backend\n"
-        "  /set PARAM VALUE      set a parameter (/set alone lists them)\n"
+        "  /set KEY VALUE        set a parameter or any body field (/set alone lists them)\n"
         "  /retry                regenerate the last answer\n"
         "  /undo                 drop the last exchange\n"
         "  /history              show this session's messages\n"
@@ -542,8 +543,8 @@ def test_set_out_of_range_names_the_range_and_changes_nothing(
     assert saved(sessions_dir)[f"{today()}-hi"]["params"] == {"temperature": 0.2}
 
 
-@pytest.mark.parametrize("line", ["/set nonsense 1", "/set temperature", "/set temperature  "])
-def test_set_without_a_known_param_and_a_value_is_a_usage_error(
+@pytest.mark.parametrize("line", ["/set nonsense", "/set temperature", "/set temperature  "])
+def test_set_without_a_value_is_a_usage_error(
     chat: Chat, server: WorkersAIServer, sessions_dir: Path, line: str
 ) -> None:
     chat.type(line)
@@ -964,3 +965,85 @@ def test_reasoning_of_an_answer_cut_while_thinking(
     )
     chat.type("/reasoning")
     assert chat.output() == ("Hmm, a hard one.\n", "")
+
+
+# --- /set of any body field ---
+
+NO_REASONING_EFFORT = (
+    f"wai: error: {DEFAULT_MODEL} takes no reasoning effort\n"
+    "hint: it is for models that take Chat Completions bodies, such as @cf/openai/gpt-oss-120b "
+    "or @cf/qwen/qwen3-30b-a3b-fp8\n"
+)
+
+
+def test_set_of_an_unknown_key_adds_it_to_the_body_after_the_known_params(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat.type("/set n 2", '/set chat_template_kwargs {"enable_thinking": false}')
+    assert chat.output() == (
+        "",
+        'wai: n = 2\nwai: chat_template_kwargs = {"enable_thinking": false}\n',
+    )
+    chat.type("/set stop END", '/set tag "42"', "/set temperature 0.2")
+    assert chat.output() == ("", 'wai: stop = END\nwai: tag = "42"\nwai: temperature = 0.2\n')
+    chat.type("/set")
+    assert chat.output() == (
+        "max_tokens = 1024\ntemperature = 0.2\nn = 2\n"
+        'chat_template_kwargs = {"enable_thinking": false}\nstop = END\ntag = "42"\n',
+        "",
+    )
+
+    chat.type("hi")
+    assert chat.output() == (ANSWER, "")
+    options = {"chat_template_kwargs": {"enable_thinking": False}, "stop": "END", "tag": "42"}
+    sent = body(said("user", "hi"), temperature=0.2, n=2, **options)
+    assert json.dumps(server.last_body) == json.dumps(sent)
+    name = f"{today()}-hi"
+    params = {"n": 2, **options, "temperature": 0.2}
+    assert saved(sessions_dir) == {name: document(name, [asked("hi"), answered()], params=params)}
+
+
+def test_set_again_replaces_the_value(chat: Chat, server: WorkersAIServer) -> None:
+    chat.type("/set n 2", "/set n [1, 2]", "hi")
+    assert server.last_body["n"] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("/set messages []", "wai: error: messages: wai sets this field itself\n"),
+        ("/set stream false", "wai: error: stream: wai sets this field itself\n"),
+        ("/set x NaN", "wai: error: x: NaN and Infinity cannot be sent in a JSON body\n"),
+        (
+            '/set x {"a": -Infinity}',
+            "wai: error: x: NaN and Infinity cannot be sent in a JSON body\n",
+        ),
+        ("/set temperature NaN", "wai: error: temperature must be a finite number, got nan\n"),
+        ("/set reasoning_effort high", NO_REASONING_EFFORT),
+    ],
+)
+def test_set_of_a_field_that_cannot_be_sent_is_an_error_and_changes_nothing(
+    chat: Chat, server: WorkersAIServer, sessions_dir: Path, line: str, error: str
+) -> None:
+    chat.type("/set n 2", "hi")
+    chat.output()
+    chat.type(line)
+    assert chat.output() == ("", error)
+    chat.type("/set")
+    assert chat.output() == ("max_tokens = 1024\nn = 2\n", "")
+    chat.type("again")
+    assert server.last_body == body(
+        said("user", "hi"), said("assistant", ANSWER), said("user", "again"), n=2
+    )
+    assert saved(sessions_dir)[f"{today()}-hi"]["params"] == {"n": 2}
+
+
+def test_set_reasoning_effort_for_a_chat_completions_model(
+    server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    chat = Chat(Overrides(model=QWEN3_30B))
+    chat.type("/set reasoning_effort low")
+    assert chat.output() == ("", "wai: reasoning_effort = low\n")
+    chat.type("hi")
+    assert server.last_body["reasoning_effort"] == "low"
+    assert saved(sessions_dir)[f"{today()}-hi"]["params"] == {"reasoning_effort": "low"}

@@ -9,12 +9,13 @@ def run() -> None:
     # the collector's passes over them are wasted work: ~10 ms of every start. It is turned back
     # on once the command is built, with everything built so far moved out of its way.
     gc.disable()
-    from wai.cli import app_for
+    from wai.cli import app_for, paired_options
 
-    app = app_for(sys.argv[1:])
+    args = sys.argv[1:]
+    app = app_for(args)
     gc.freeze()
     gc.enable()
-    app(prog_name="wai")
+    app(args=paired_options(args), prog_name="wai")
 
 
 if __name__ == "__main__":

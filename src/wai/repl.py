@@ -18,8 +18,13 @@ from wai.environment import Environment
 from wai.errors import UsageError, WaiError
 from wai.render import choose_renderer
 from wai.settings import Overrides
-from wai.settings.file import parse_value
-from wai.settings.params import PARAMS
+from wai.settings.params import (
+    PARAMS,
+    check_param,
+    param_name,
+    parse_option_value,
+    shown_value,
+)
 from wai.settings.paths import data_dir
 
 
@@ -176,7 +181,12 @@ class Repl:
             Command("system", "[TEXT]", "show or set the system message", self.cmd_system),
             Command("model", "[ID]", "show or switch the model", self.cmd_model),
             Command("backend", "[NAME]", "show or switch the backend", self.cmd_backend),
-            Command("set", "PARAM VALUE", "set a parameter (/set alone lists them)", self.cmd_set),
+            Command(
+                "set",
+                "KEY VALUE",
+                "set a parameter or any body field (/set alone lists them)",
+                self.cmd_set,
+            ),
             Command("retry", "", "regenerate the last answer", self.cmd_retry),
             Command("undo", "", "drop the last exchange", self.cmd_undo),
             Command("history", "", "show this session's messages", self.cmd_history),
@@ -231,18 +241,23 @@ class Repl:
         self.env.notice(f"backend: {backend.name} (model {backend.model})")
 
     def cmd_set(self, argument: str) -> None:
+        """`/set KEY VALUE`: a known parameter (range-checked) or any body field, as `-o` takes
+        it; VALUE is JSON where it parses as JSON, else a string."""
         if not argument:
             params = self.conversation.settings.params
-            self.env.write_out("".join(f"{k} = {v}\n" for k, v in params.items()))
+            self.env.write_out("".join(f"{k} = {shown_value(v)}\n" for k, v in params.items()))
             return
-        name, _, value = argument.partition(" ")
-        spec = PARAMS.get(name.replace("-", "_"))
-        if spec is None or not value.strip():
-            raise UsageError(f"usage: /set PARAM VALUE, with PARAM one of {', '.join(PARAMS)}")
-        checked = spec.check(parse_value(value.strip()), name)
-        self.conversation.switch(params={spec.name: checked})
+        key, _, value = argument.partition(" ")
+        if not value.strip():
+            raise UsageError(
+                f"usage: /set KEY VALUE, with KEY one of {', '.join(PARAMS)}, "
+                "or any other field of the request body"
+            )
+        name = param_name(key)
+        checked = check_param(name, parse_option_value(value.strip()), key)
+        self.conversation.switch(params={name: checked})
         self.conversation.save_settings()
-        self.env.notice(f"{spec.name} = {checked}")
+        self.env.notice(f"{name} = {shown_value(checked)}")
 
     def cmd_retry(self, _: str) -> None:
         self.send(self.conversation.last_prompt(), replace_last=True)

@@ -618,3 +618,76 @@ def test_the_token_never_shows_in_a_repr() -> None:
     assert "s3cret-token" not in repr(settings)
     assert "api_token=<hidden>," in repr(backend)
     assert "api_token=None" in repr(backend._replace(api_token=None))
+
+
+# --- options and reasoning effort ---------------------------------------------------------------
+
+QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"
+LOCAL_BACKEND = {"backends": {"local": {"type": "openai", "base_url": "http://127.0.0.1:1/v1"}}}
+
+
+def test_resolve_sends_options_after_the_known_params_in_their_order() -> None:
+    given = {"n": 2, "temperature": 1, "chat_template_kwargs": {"enable_thinking": False}}
+    settings = resolve(Overrides(params=given), {"params": {"top_k": 5}}, {})
+    assert list(settings.params.items()) == [
+        ("max_tokens", 1024),
+        ("temperature", 1.0),
+        ("top_k", 5),
+        ("n", 2),
+        ("chat_template_kwargs", {"enable_thinking": False}),
+    ]
+    assert settings.max_tokens_given is False
+
+
+def test_resolve_refuses_options_in_the_config_files_params() -> None:
+    with pytest.raises(UsageError) as caught:
+        resolve(Overrides(), {"params": {"n": 2}}, {})
+    assert caught.value.message == (
+        "unknown parameter 'n'; known: max_tokens, temperature, top_p, top_k, seed, "
+        "repetition_penalty, frequency_penalty, presence_penalty, lora"
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"model": "x"}, "-o model: wai sets this field itself"),
+        ({"n": float("nan")}, "-o n: NaN and Infinity cannot be sent in a JSON body"),
+        ({"temperature": float("inf")}, "--temperature must be a finite number, got inf"),
+        ({"": 1}, "an option needs a KEY: -o KEY VALUE"),
+    ],
+)
+def test_resolve_refuses_options_no_request_can_carry(params: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        resolve(Overrides(params=params), {}, {})
+    assert caught.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("backend", "model"),
+    [
+        (None, QWEN3),  # a Chat Completions model
+        (None, "@cf/openai/gpt-oss-20b"),
+        (None, "@cf/someone/new-model"),  # unknown to wai: the user knows best
+        ("local", DEFAULT_MODEL),  # an OpenAI-compatible server, whatever its model's name
+    ],
+)
+def test_resolve_keeps_a_reasoning_effort_where_it_may_be_taken(
+    backend: str | None, model: str
+) -> None:
+    overrides = Overrides(backend=backend, model=model, params={"reasoning_effort": "low"})
+    settings = resolve(overrides, LOCAL_BACKEND, {})
+    assert settings.params == {"max_tokens": 1024, "reasoning_effort": "low"}
+
+
+@pytest.mark.parametrize(
+    "model", [DEFAULT_MODEL, "@cf/qwen/qwq-32b", "@cf/meta/llama-3.3-70b-instruct-fp8-fast"]
+)
+def test_resolve_refuses_a_reasoning_effort_for_a_native_body_model(model: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        resolve(Overrides(model=model, params={"reasoning_effort": "high"}), {}, {})
+    assert caught.value.message == f"{model} takes no reasoning effort"
+    assert caught.value.hint == (
+        "it is for models that take Chat Completions bodies, such as @cf/openai/gpt-oss-120b or "
+        "@cf/qwen/qwen3-30b-a3b-fp8"
+    )

@@ -92,6 +92,39 @@ def invoked_command(args: list[str]) -> str | None:
     return None
 
 
+BODY_OPTION_COMMANDS = ("ask", "chat")  # the commands with `-o/--option KEY VALUE`
+
+
+def paired_options(args: list[str]) -> list[str]:
+    """`args` with each `-o KEY VALUE` (or `--option KEY VALUE`) of ask and chat made into
+    `--option KEY=VALUE`, before a `--`: Typer takes no repeatable option of two values.
+
+    A word after `-o` that holds `=` already is KEY=VALUE; a KEY with no VALUE after it is left
+    for Typer to refuse."""
+    if invoked_command(args) not in BODY_OPTION_COMMANDS:
+        return args
+    paired: list[str] = []
+    index = 0
+    while index < len(args):
+        word = args[index]
+        if word == "--":
+            return paired + args[index:]
+        key = None
+        if word in ("-o", "--option") and index + 1 < len(args):
+            key, index = args[index + 1], index + 1
+        elif word.startswith("--option="):
+            key = word.removeprefix("--option=")
+        if key is None:
+            paired.append(word)
+        elif "=" in key or index + 1 >= len(args) or args[index + 1] == "--":
+            paired.append(f"--option={key}")
+        else:
+            paired.append(f"--option={key}={args[index + 1]}")
+            index += 1
+        index += 1
+    return paired
+
+
 def app_for(args: list[str]) -> typer.Typer:
     """The application this command line needs."""
     if completions.COMPLETE_VAR in os.environ:

@@ -37,6 +37,8 @@ def ask(
     frequency_penalty: opt.FrequencyPenalty = None,
     presence_penalty: opt.PresencePenalty = None,
     lora: opt.Lora = None,
+    option: opt.BodyOption = None,
+    reasoning_effort: opt.ReasoningEffortLevel = None,
     no_stream: opt.NoStream = False,
     usage: opt.ShowUsage = False,
     reasoning: opt.Reasoning = None,

@@ -26,6 +26,8 @@ def chat(
     repetition_penalty: opt.RepetitionPenalty = None,
     frequency_penalty: opt.FrequencyPenalty = None,
     presence_penalty: opt.PresencePenalty = None,
+    option: opt.BodyOption = None,
+    reasoning_effort: opt.ReasoningEffortLevel = None,
     reasoning: opt.Reasoning = None,
     session: opt.SessionName = None,
     resume_last: opt.ResumeLast = False,

@@ -29,6 +29,48 @@ Lora = Annotated[
     str | None,
     typer.Option(help="LoRA adapter id or name (with --raw only)."),
 ]
+
+
+def _check_option_words(values: list[str] | None) -> list[str] | None:
+    """Each `-o` as KEY=VALUE: the entry point pairs `-o KEY VALUE` into that form, so a word
+    without `=` is a KEY whose VALUE is missing."""
+    for value in values or []:
+        if "=" not in value:
+            raise typer.BadParameter(f"{value!r} needs a VALUE: -o KEY VALUE")
+    return values
+
+
+BodyOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-o",
+        "--option",
+        metavar="KEY VALUE",
+        callback=_check_option_words,
+        help="Add KEY to the request body; VALUE is JSON where it parses (0.2, true, "
+        '{"enable_thinking": false}), else a string. Repeatable; a known parameter keeps its '
+        "range. For this command line and its session only: the config's [params] takes only "
+        "the known parameters.",
+        show_default=False,
+    ),
+]
+
+
+class ReasoningEffort(StrEnum):  # settings.params.REASONING_EFFORTS, as Typer's choices
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+ReasoningEffortLevel = Annotated[
+    ReasoningEffort | None,
+    typer.Option(
+        "--reasoning-effort",
+        help="How hard a reasoning model thinks: sent as reasoning_effort to a model that takes "
+        "Chat Completions bodies (gpt-oss, Qwen 3, GLM, Kimi...) or an OpenAI-compatible server.",
+        show_default=False,
+    ),
+]
 NoStream = Annotated[
     bool, typer.Option("--no-stream", help="Wait for the whole answer instead of streaming.")
 ]
@@ -67,13 +109,31 @@ ResumeLast = Annotated[
 
 
 def overrides_from(values: Mapping[str, Any]) -> Overrides:
-    """The Overrides of a command line (`ctx.params`): only the parameters that were given."""
-    from wai.settings.params import PARAMS
+    """The Overrides of a command line (`ctx.params`): only the parameters that were given, then
+    the `-o` body fields and the reasoning effort. A parameter's own flag beats `-o`; whether the
+    values are allowed is settled in resolve."""
+    from wai.settings.params import PARAMS, REASONING_EFFORT
 
+    params = {k: v for k, v in values.items() if k in PARAMS and v is not None}
+    for key, value in body_options(values.get("option") or []).items():
+        params.setdefault(key, value)
+    if values.get("reasoning_effort"):
+        params[REASONING_EFFORT] = str(values["reasoning_effort"])
     return Overrides(
         backend=values.get("backend"),
         model=values.get("model"),
         system=values.get("system"),
         reasoning=str(values["reasoning"]) if values.get("reasoning") else None,
-        params={k: v for k, v in values.items() if k in PARAMS and v is not None},
+        params=params,
     )
+
+
+def body_options(words: list[str]) -> dict[str, Any]:
+    """`-o KEY=VALUE` words as body fields, in order; a key given again takes the last value."""
+    from wai.settings.params import param_name, parse_option_value
+
+    options: dict[str, Any] = {}
+    for word in words:
+        key, _, text = word.partition("=")
+        options[param_name(key)] = parse_option_value(text)
+    return options

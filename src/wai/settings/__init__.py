@@ -7,8 +7,8 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from wai.errors import ConfigError, UsageError
-from wai.settings.models import SEED_MODEL, model_facts
-from wai.settings.params import DEFAULT_MAX_TOKENS, PARAMS, check_params
+from wai.settings.models import KNOWN_MODELS, SEED_MODEL, model_facts
+from wai.settings.params import DEFAULT_MAX_TOKENS, PARAMS, REASONING_EFFORT, check_params
 
 DEFAULT_BACKEND = "cloudflare"
 DEFAULT_MODEL = SEED_MODEL  # retired by Cloudflare in 2025, kept as the default
@@ -29,6 +29,7 @@ class Overrides(NamedTuple):
     backend: str | None = None
     model: str | None = None
     system: str | None = None
+    # Known parameters, then any other body fields (`-o`, `--reasoning-effort`, `/set`)
     params: Mapping[str, Any] = MappingProxyType({})
     reasoning: str | None = None  # one of REASONING_MODES
 
@@ -86,11 +87,16 @@ def resolve(
     name = backend_name(overrides.backend, config, environ)
     backend = _resolve_backend(name, from_flag, overrides, config, environ)
 
+    # The config's [params] holds known parameters only; other body fields are chosen per
+    # command line or session.
     file_params = check_params(dict(config.get("params", {})), source="params")
-    merged = {**file_params, **check_params(dict(overrides.params))}
+    merged = {**file_params, **check_params(dict(overrides.params), options=True)}
     max_tokens_given = "max_tokens" in merged
     merged.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
     params = {name: merged[name] for name in PARAMS if name in merged}  # a stable order
+    params.update((name, value) for name, value in merged.items() if name not in PARAMS)
+    if REASONING_EFFORT in params:
+        _check_reasoning_effort(backend)
 
     return Settings(
         backend=backend,
@@ -103,6 +109,19 @@ def resolve(
         retries=int(config.get("retries", 3)),
         retry_backoff=float(config.get("retry_backoff", 0.5)),
     )
+
+
+def _check_reasoning_effort(backend: BackendSettings) -> None:
+    """Refuse a reasoning effort for a Workers AI model known to take the 2024 native body, which
+    has no such field. An OpenAI-compatible server, a Chat Completions model and a model wai
+    does not know get it: the user knows best."""
+    known = KNOWN_MODELS.get(backend.model)
+    if backend.type == "cloudflare" and known is not None and not known.chat_completions:
+        raise UsageError(
+            f"{backend.model} takes no reasoning effort",
+            hint="it is for models that take Chat Completions bodies, such as "
+            "@cf/openai/gpt-oss-120b or @cf/qwen/qwen3-30b-a3b-fp8",
+        )
 
 
 def _resolve_backend(

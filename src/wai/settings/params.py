@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any, NamedTuple
 
 from wai.errors import UsageError
@@ -39,6 +41,8 @@ class ParamSpec(NamedTuple):
             value = int(value)
         else:
             value = float(value)
+            if not math.isfinite(value):  # NaN passes any range check, and JSON cannot carry it
+                raise UsageError(f"{where} must be a finite number, got {value}")
         below = self.minimum is not None and value < self.minimum
         above = self.maximum is not None and value > self.maximum
         if below or above:
@@ -82,12 +86,74 @@ REASONING_MIN_TOKENS = 4_096
 REASONING_MODES = ("auto", "show", "hide")
 
 
-def check_params(values: dict[str, Any], source: str | None = None) -> dict[str, Any]:
-    """Check every known parameter; `source` (e.g. a config key prefix) names where it came from."""
+# Body fields a request sets itself (or, for response_format, JSON mode does): an option naming
+# one would replace what wai built.
+REQUEST_FIELDS = ("messages", "prompt", "stream", "model", "raw", "response_format")
+REASONING_EFFORT = "reasoning_effort"  # a Chat Completions field: `--reasoning-effort`
+REASONING_EFFORTS = ("low", "medium", "high")
+
+
+def param_name(key: str) -> str:
+    """The known parameter `key` spells with dashes (`top-k`), else `key` itself: a body field
+    is sent exactly as it is named."""
+    known = key.replace("-", "_")
+    return known if known in PARAMS else key
+
+
+def parse_option_value(text: str) -> Any:
+    """An option's VALUE: JSON where the text parses as JSON (`0.2`, `true`, `{"a": 1}`,
+    `"quoted"`), else the text itself as a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def shown_value(value: Any) -> str:
+    """A value as `/set` lists it, in the form `/set` takes back: a string as it is where that
+    reads as the same string, anything else as JSON."""
+    typed_back = value.strip() if isinstance(value, str) else None  # as /set reads it
+    if typed_back and typed_back == value and parse_option_value(typed_back) == value:
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def check_param(name: str, value: Any, where: str | None = None) -> Any:
+    """A known parameter checked against its range; any other body field checked only for what
+    no request can carry. `where` names the value in errors (default: its flag, or `-o NAME`)."""
+    spec = PARAMS.get(name)
+    if spec is not None:
+        return spec.check(value, where)
+    where = where or f"-o {name}"
+    if not name:
+        raise UsageError("an option needs a KEY: -o KEY VALUE")
+    if name in REQUEST_FIELDS:
+        raise UsageError(f"{where}: wai sets this field itself")
+    if not _finite(value):
+        raise UsageError(f"{where}: NaN and Infinity cannot be sent in a JSON body")
+    return value
+
+
+def _finite(value: Any) -> bool:
+    """Whether `value` holds no NaN or infinite number, however deep."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_finite(item) for item in value)
+    return True
+
+
+def check_params(
+    values: dict[str, Any], source: str | None = None, *, options: bool = False
+) -> dict[str, Any]:
+    """Check every known parameter; `source` (e.g. a config key prefix) names where it came from.
+    With `options` (a command line's `-o`, `/set`, a session), other body fields are taken too;
+    without (the config file's [params]), they are refused."""
     checked = {}
     for name, value in values.items():
-        spec = PARAMS.get(name)
-        if spec is None:
+        if name not in PARAMS and not options:
             raise UsageError(f"unknown parameter {name!r}; known: {', '.join(PARAMS)}")
-        checked[name] = spec.check(value, f"{source}.{name}" if source else None)
+        checked[name] = check_param(name, value, f"{source}.{name}" if source else None)
     return checked
