@@ -1,7 +1,8 @@
 """`wai ask`: one question, one answer: read the prompt, open its conversation, send one turn,
 report usage."""
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,7 +13,8 @@ from wai.errors import UsageError
 from wai.settings import Overrides
 
 if TYPE_CHECKING:  # importing wai.backends loads every backend, which `wai --help` does not need
-    from wai.backends.base import Usage
+    from wai.backends.base import TurnResult, Usage
+    from wai.render import Renderer
 
 
 def ask(
@@ -48,6 +50,25 @@ def ask(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with the answer at the end.")
     ] = False,
+    json_mode: Annotated[
+        bool,
+        typer.Option(
+            "--json-mode",
+            help="Ask for a JSON answer (not streamed); print it, checked, as one line of JSON. "
+            "With --json, `response` holds the answer's JSON text.",
+        ),
+    ] = False,
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema",
+            metavar="SCHEMA",
+            help="Like --json-mode, the answer checked against SCHEMA: a JSON schema, @FILE, or "
+            "fields 'name, age int, bio: a short bio' (types str, int, float, bool; every field "
+            "required; with newlines between fields, descriptions may hold commas).",
+            show_default=False,
+        ),
+    ] = None,
     markdown: opt.MarkdownMode = None,
     session: opt.SessionName = None,
     resume_last: opt.ResumeLast = False,
@@ -68,6 +89,8 @@ def ask(
             raw=raw,
             stream=not no_stream,
             as_json=as_json,
+            json_mode=json_mode,
+            schema=schema,
             markdown=markdown,
             show_request=show_request,
             show_usage=usage,
@@ -91,9 +114,11 @@ def run_ask(
     session: str | None,
     resume_last: bool,
     save: bool,
+    json_mode: bool = False,
+    schema: str | None = None,
 ) -> None:
     from wai.backends.curl import as_curl
-    from wai.conversation import Conversation
+    from wai.conversation import Conversation, structured
     from wai.render import choose_renderer
     from wai.settings.file import load_config
 
@@ -103,6 +128,9 @@ def run_ask(
         raise UsageError("--lora works only with --raw (Workers AI takes LoRA with a prompt)")
     if session and resume_last:
         raise UsageError("--session and --continue cannot be used together")
+    response_format = structured.response_format(json_mode=json_mode, schema=schema, raw=raw)
+    if response_format is not None:
+        stream = False  # Workers AI's JSON mode does not stream
     prompt = read_prompt(words, env)
     config = load_config()
     # A one-shot with no session of the user's is saved unless the config says otherwise.
@@ -117,7 +145,9 @@ def run_ask(
         first_words=prompt,
     )
     if show_request:
-        request = conversation.request_for(prompt, raw=raw, stream=stream)
+        request = conversation.request_for(
+            prompt, raw=raw, stream=stream, response_format=response_format
+        )
         env.write_out(as_curl(conversation.backend.prepare(request)) + "\n")
         return
 
@@ -126,20 +156,57 @@ def run_ask(
         "backend": conversation.backend.name,
         "session": conversation.session.name if conversation.persistent else None,
     }
-    renderer = choose_renderer(
-        env,
-        as_json=fields if as_json else None,
-        markdown=markdown,
-        raw=raw,
-        reasoning=conversation.settings.reasoning,
+    if response_format is not None:
+        from wai.render.collect import SilentRenderer
+
+        renderer: Renderer = SilentRenderer()  # the answer is printed once it has been checked
+    else:
+        renderer = choose_renderer(
+            env,
+            as_json=fields if as_json else None,
+            markdown=markdown,
+            raw=raw,
+            reasoning=conversation.settings.reasoning,
+        )
+    result = conversation.send(
+        prompt, renderer, raw=raw, stream=stream, response_format=response_format
     )
-    result = conversation.send(prompt, renderer, raw=raw, stream=stream)
     if show_usage:
         env.notice(describe_usage(result.usage))
     if result.error is not None:
         raise result.error
     if result.finish_reason == "interrupted":
         raise KeyboardInterrupt
+    if response_format is not None:
+        saved_as = conversation.session.name if conversation.persistent else None
+        print_structured(
+            env, result, response_format, as_json=fields if as_json else None, saved_as=saved_as
+        )
+
+
+def print_structured(
+    env: Environment,
+    result: "TurnResult",
+    response_format: Mapping[str, Any],
+    *,
+    as_json: Mapping[str, Any] | None,
+    saved_as: str | None,
+) -> None:
+    """The checked answer on stdout: its JSON on one line, or (`as_json`: the fields beside
+    the answer) the `--json` document with the answer's text in `response`. A failed check
+    prints nothing: the session `saved_as` keeps the answer."""
+    import json
+
+    from wai.conversation import structured
+    from wai.render.json import JsonRenderer
+
+    value = structured.check_answer(
+        result.text, structured.schema_of(response_format), hint=structured.kept_hint(saved_as)
+    )
+    if as_json is not None:
+        JsonRenderer(env, as_json).finish(result)
+    else:
+        env.write_out(json.dumps(value, ensure_ascii=False) + "\n")
 
 
 def describe_usage(usage: "Usage | None") -> str:
