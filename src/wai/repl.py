@@ -155,7 +155,7 @@ class Repl:
         conversation = self.conversation
         backend = conversation.settings.backend
         used = estimate_messages(conversation.session.scoped_messages())
-        window = backend.context_window
+        window = conversation.context_window
         context = f"context ~{used}/{window}" if window else f"context ~{used} tokens"
         name = conversation.session.name or "new session"
         return f" {backend.name} · {backend.model} · {name} · {context} "

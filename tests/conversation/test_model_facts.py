@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends.test_openai import use_server
 from tests.conftest import wai
+from tests.servers.openai_compat import MODELS, OpenAIServer, llama_meta, llama_props
 from tests.servers.workers_ai import DEFAULT_MODEL, WorkersAIServer
 from wai.backends.base import ModelInfo
 from wai.backends.catalogue import CatalogueCache
@@ -149,3 +151,37 @@ def test_an_unreadable_notice_state_counts_as_none_given(tmp_path: Path) -> None
     state.write_text("[1, 2")
     assert retirement_notice("@cf/x", "2026-12-05", date(2026, 12, 1), state) is not None
     assert json.loads(state.read_text()) == {"@cf/x": "2026-12-01"}
+
+
+# --- a local server's own word ---
+
+
+def test_a_local_servers_first_model_brings_its_context_window(
+    openai_server: OpenAIServer, config_file: Path
+) -> None:
+    use_server(config_file, openai_server)  # no model named: wai takes the first one listed
+    openai_server.models = openai_server.models[:1]  # llama.cpp serves one model
+    openai_server.meta = llama_meta(32_768)  # what it was trained for
+    openai_server.props = llama_props(1_500)  # what the server was started with (-c 1500)
+
+    run = wai("ask", "--no-save", words(1400))
+
+    assert run.exit_code == 2
+    assert run.stderr.startswith(
+        f"wai: error: the prompt is too long for {MODELS[0]}: about 1404 tokens, and its context "
+        "window of 1500 tokens"
+    )
+    assert openai_server.calls == [("GET", "/v1/models"), ("GET", "/props")]
+
+
+def test_the_configs_context_window_wins_over_a_local_servers(
+    openai_server: OpenAIServer, config_file: Path
+) -> None:
+    use_server(config_file, openai_server, context_window=8192)
+    openai_server.models = openai_server.models[:1]
+    openai_server.props = llama_props(1_500)
+    openai_server.meta = llama_meta(32_768)
+
+    run = wai("ask", "--no-save", words(1400))
+
+    assert run.exit_code == 0, run.stderr

@@ -124,7 +124,8 @@ class ModelInfo(NamedTuple):
 
 class Backend(Protocol):
     name: str
-    model: str
+    model: str  # the model named, or (a local server with none named) the first it lists
+    picked: ModelInfo | None  # what the server's list said of that first model
 
     def prepare(self, request: Request) -> HttpCall: ...
 

@@ -51,6 +51,7 @@ class CloudflareBackend:
         self.policy = policy
         self.name = settings.name
         self.model = settings.model
+        self.picked: ModelInfo | None = None  # the model is always named, never picked
 
     def url(self) -> str:
         s = self.settings

@@ -42,6 +42,7 @@ class OpenAIBackend:
         self.policy = policy
         self.name = settings.name
         self._model = settings.model
+        self.picked: ModelInfo | None = None  # what the server said of the model it offered first
 
     @property
     def base_url(self) -> str:
@@ -74,6 +75,7 @@ class OpenAIBackend:
                     hint="load a model into the server, or name one with -m MODEL",
                 )
             self._model = models[0].id
+            self.picked = models[0]
         return self._model
 
     def _headers(self) -> dict[str, str]:

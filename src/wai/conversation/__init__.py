@@ -120,12 +120,14 @@ class Conversation:
     @property
     def context_window(self) -> int | None:
         """The model's context window: the backend's `context_window` in the config, else the
-        catalogue's, else what wai knows of the model."""
+        cached catalogue's (or a local server's list, for the model it offered), else what wai
+        knows of the model."""
         backend = self.settings.backend
         configured = self.config.get("backends", {}).get(backend.name, {}).get("context_window")
-        if configured is None and self.model_info and self.model_info.context_window:
-            return self.model_info.context_window
-        return backend.context_window
+        if configured is not None:
+            return backend.context_window
+        info = self.model_info or self.backend.picked
+        return info.context_window if info and info.context_window else backend.context_window
 
     @property
     def reasons(self) -> bool:
@@ -201,13 +203,15 @@ class Conversation:
         fill_down_to = None
         if self.reasons and not settings.max_tokens_given:
             max_tokens, fill_down_to = REASONING_MAX_TOKENS, REASONING_MIN_TOKENS
+        if not settings.backend.model:  # a local server's first model: its list has the window
+            self.backend.model  # noqa: B018 - asks the server, as sending would anyway
         window = self.context_window
         fit = fit_messages(
             [*history, user],
             window,
             max_tokens,
             settings.max_tokens_given,
-            settings.backend.model,
+            self.backend.model,
             fill_down_to,
         )
         if fit.left_out:
