@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from wai.settings import Overrides
+from wai.settings.params import REASONING_EFFORTS, REASONING_MODES
 
 Model = Annotated[
     str | None, typer.Option("-m", "--model", help="Model id (default from config or WAI_MODEL).")
@@ -56,10 +57,12 @@ BodyOption = Annotated[
 ]
 
 
-class ReasoningEffort(StrEnum):  # settings.params.REASONING_EFFORTS, as Typer's choices
-    low = "low"
-    medium = "medium"
-    high = "high"
+def _choices(name: str, values: tuple[str, ...]) -> Any:
+    """`values` as the Enum Typer shows and checks as choices (defined once, in settings)."""
+    return StrEnum(name, [(value, value) for value in values])
+
+
+ReasoningEffort = _choices("ReasoningEffort", REASONING_EFFORTS)
 
 
 ReasoningEffortLevel = Annotated[
@@ -76,10 +79,7 @@ NoStream = Annotated[
 ]
 
 
-class ReasoningMode(StrEnum):  # settings.params.REASONING_MODES, as Typer's choices
-    auto = "auto"
-    show = "show"
-    hide = "hide"
+ReasoningMode = _choices("ReasoningMode", REASONING_MODES)
 
 
 Reasoning = Annotated[

@@ -84,6 +84,7 @@ REASONING_MIN_TOKENS = 4_096
 # How a model's reasoning is shown on a terminal: live then collapsed to one line, kept whole
 # in the scrollback, or not at all.
 REASONING_MODES = ("auto", "show", "hide")
+REASONING_EFFORTS = ("low", "medium", "high")  # how hard a reasoning model thinks
 
 
 # Body fields a request sets itself (or, for response_format, JSON mode does): an option naming
