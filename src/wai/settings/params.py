@@ -84,14 +84,13 @@ REASONING_MIN_TOKENS = 4_096
 # How a model's reasoning is shown on a terminal: live then collapsed to one line, kept whole
 # in the scrollback, or not at all.
 REASONING_MODES = ("auto", "show", "hide")
-REASONING_EFFORTS = ("low", "medium", "high")  # how hard a reasoning model thinks
 
 
 # Body fields a request sets itself (or, for response_format, JSON mode does): an option naming
 # one would replace what wai built.
 REQUEST_FIELDS = ("messages", "prompt", "stream", "model", "raw", "response_format")
 REASONING_EFFORT = "reasoning_effort"  # a Chat Completions field: `--reasoning-effort`
-REASONING_EFFORTS = ("low", "medium", "high")
+REASONING_EFFORTS = ("low", "medium", "high")  # how hard a reasoning model thinks
 
 
 def param_name(key: str) -> str:
