@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from wai.backends.base import ModelInfo
-from wai.backends.catalogue import FRESH, CatalogueCache, find
+from wai.backends.catalogue import FRESH, CatalogueCache, family, find, rank_models
 from wai.backends.cloudflare import MAX_CONTEXT_WINDOW, _model_info
 
 NOW = datetime(2026, 5, 20, 12, 0, 0, tzinfo=UTC)
@@ -435,3 +435,61 @@ def test_properties_that_are_not_objects_are_skipped() -> None:
         }
     )
     assert info == ModelInfo("@cf/a/b", context_window=10)
+
+
+# --- which models are offered, closest first --------------------------------------------------
+
+DEFAULT_MODEL = "@hf/thebloke/mistral-7b-instruct-v0.1-awq"
+LLAMA = "@cf/meta/llama-3.1-8b-instruct"
+GPT_OSS_20B = "@cf/openai/gpt-oss-20b"
+MISTRAL_SMALL = "@cf/mistralai/mistral-small-3.1-24b-instruct"
+QWEN = "@cf/qwen/qwen3-30b-a3b-fp8"
+GEMMA = "@cf/google/gemma-3-12b-it"
+MISTRAL_7B = "@hf/mistral/mistral-7b-instruct-v0.2"
+
+
+@pytest.mark.parametrize(
+    ("model_id", "expected"),
+    [
+        (DEFAULT_MODEL, "mistral"),
+        (LLAMA, "llama"),
+        ("@cf/meta/llama4-scout", "llama"),
+        (GPT_OSS_20B, "gpt"),
+        (QWEN, "qwen"),
+        ("@cf/x/Gemma-3-12b-it", "gemma"),
+        ("plain-model", "plain"),
+        ("@cf/x/7b-chat", ""),
+    ],
+)
+def test_a_models_family(model_id: str, expected: str) -> None:
+    assert family(model_id) == expected
+
+
+def info(model_id: str, deprecation: str | None = None) -> ModelInfo:
+    return ModelInfo(model_id, deprecation=deprecation)
+
+
+def test_the_same_family_comes_first_then_the_most_used_then_catalogue_order() -> None:
+    catalogue = [info(m) for m in (LLAMA, GPT_OSS_20B, MISTRAL_SMALL, QWEN, GEMMA, MISTRAL_7B)]
+    uses = {QWEN: 2, GEMMA: 1, MISTRAL_7B: 5, "@cf/gone/model": 9}
+    ranked = rank_models(catalogue, DEFAULT_MODEL, uses, today="2026-03-01")
+    assert [m.id for m in ranked] == [MISTRAL_7B, MISTRAL_SMALL, QWEN, GEMMA, LLAMA, GPT_OSS_20B]
+
+
+def test_models_retired_by_today_are_left_out() -> None:
+    catalogue = [
+        info(LLAMA, "2026-02-28"),  # retired yesterday
+        info(GPT_OSS_20B, "2026-03-01"),  # retired today
+        info(QWEN, "2026-03-02"),  # retires tomorrow: still usable
+        info(GEMMA, "soon"),  # not a date: kept
+        info(MISTRAL_7B, "2025-10-01T00:00:00Z"),
+        info(MISTRAL_SMALL),
+    ]
+    ranked = rank_models(catalogue, DEFAULT_MODEL, {}, today="2026-03-01")
+    assert [m.id for m in ranked] == [MISTRAL_SMALL, QWEN, GEMMA]
+
+
+def test_a_model_without_a_family_ranks_by_use_alone() -> None:
+    catalogue = [info("@cf/x/7b-a"), info("@cf/x/7b-b"), info(LLAMA)]
+    ranked = rank_models(catalogue, "@cf/x/7b-gone", {LLAMA: 1}, today="2026-03-01")
+    assert [m.id for m in ranked] == [LLAMA, "@cf/x/7b-a", "@cf/x/7b-b"]

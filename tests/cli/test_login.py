@@ -21,8 +21,6 @@ from tests.servers.workers_ai import (
     catalogue_entry,
     envelope,
 )
-from wai.backends.base import ModelInfo
-from wai.cli.login import family, rank_models
 
 VERIFY = "/client/v4/user/tokens/verify"
 SEARCH = f"/client/v4/accounts/{ACCOUNT}/ai/models/search"
@@ -608,53 +606,3 @@ def test_model_flag_with_a_catalogue_that_cannot_be_fetched_stores_nothing(
         "hint: nothing was saved; try again, or log in without --model\n",
     )
     assert not config_file.exists()
-
-
-# --- which models are offered, closest first --------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("model_id", "expected"),
-    [
-        (DEFAULT_MODEL, "mistral"),
-        (LLAMA, "llama"),
-        ("@cf/meta/llama4-scout", "llama"),
-        (GPT_OSS, "gpt"),
-        (QWEN, "qwen"),
-        ("@cf/x/Gemma-3-12b-it", "gemma"),
-        ("plain-model", "plain"),
-        ("@cf/x/7b-chat", ""),
-    ],
-)
-def test_a_models_family(model_id: str, expected: str) -> None:
-    assert family(model_id) == expected
-
-
-def info(model_id: str, deprecation: str | None = None) -> ModelInfo:
-    return ModelInfo(model_id, deprecation=deprecation)
-
-
-def test_the_same_family_comes_first_then_the_most_used_then_catalogue_order() -> None:
-    catalogue = [info(m) for m in (LLAMA, GPT_OSS, MISTRAL_SMALL, QWEN, GEMMA, MISTRAL_7B)]
-    uses = {QWEN: 2, GEMMA: 1, MISTRAL_7B: 5, "@cf/gone/model": 9}
-    ranked = rank_models(catalogue, DEFAULT_MODEL, uses, today="2026-03-01")
-    assert [m.id for m in ranked] == [MISTRAL_7B, MISTRAL_SMALL, QWEN, GEMMA, LLAMA, GPT_OSS]
-
-
-def test_models_retired_by_today_are_left_out() -> None:
-    catalogue = [
-        info(LLAMA, "2026-02-28"),  # retired yesterday
-        info(GPT_OSS, "2026-03-01"),  # retired today
-        info(QWEN, "2026-03-02"),  # retires tomorrow: still usable
-        info(GEMMA, "soon"),  # not a date: kept
-        info(MISTRAL_7B, "2025-10-01T00:00:00Z"),
-        info(MISTRAL_SMALL),
-    ]
-    ranked = rank_models(catalogue, DEFAULT_MODEL, {}, today="2026-03-01")
-    assert [m.id for m in ranked] == [MISTRAL_SMALL, QWEN, GEMMA]
-
-
-def test_a_model_without_a_family_ranks_by_use_alone() -> None:
-    catalogue = [info("@cf/x/7b-a"), info("@cf/x/7b-b"), info(LLAMA)]
-    ranked = rank_models(catalogue, "@cf/x/7b-gone", {LLAMA: 1}, today="2026-03-01")
-    assert [m.id for m in ranked] == [LLAMA, "@cf/x/7b-a", "@cf/x/7b-b"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -145,3 +145,47 @@ def _is(value: Any, kind: type) -> bool:
     if value is None:
         return True
     return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+
+
+# --- which models to offer instead of one ---------------------------------------------------
+
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def family(model_id: str) -> str:
+    """A model's family: its id's last path segment up to the first digit or dash, lowercased
+    (`mistral` for @hf/thebloke/mistral-7b-instruct-v0.1-awq, `llama` for
+    @cf/meta/llama-3.1-8b-instruct); "" when the segment starts with one."""
+    match = re.match(r"[^\d-]*", model_id.rsplit("/", 1)[-1])
+    return match.group(0).lower() if match else ""
+
+
+def rank_models(
+    catalogue: Sequence[ModelInfo],
+    wanted: str,
+    uses: Mapping[str, int],
+    today: str | None = None,
+) -> list[ModelInfo]:
+    """The models to offer instead of `wanted`, closest first: those of its family, then the
+    most used (`uses`: sessions per model id), then in catalogue order. Models retired by
+    `today` (YYYY-MM-DD, by default the UTC date) are left out."""
+    today = today or datetime.now(UTC).strftime("%Y-%m-%d")
+    kin = family(wanted)
+
+    def retired(info: ModelInfo) -> bool:
+        date = (info.deprecation or "")[:10]
+        return bool(DATE.fullmatch(date)) and date <= today
+
+    live = [
+        (index, info)
+        for index, info in enumerate(catalogue)
+        if info.id != wanted and not retired(info)
+    ]
+    live.sort(
+        key=lambda pair: (
+            not (kin and family(pair[1].id) == kin),
+            -uses.get(pair[1].id, 0),
+            pair[0],
+        )
+    )
+    return [info for _, info in live]

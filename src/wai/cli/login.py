@@ -3,7 +3,6 @@ make sure the configured model is one the account can use."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,7 +20,6 @@ CHOOSE_HINT = (
     "choose one with `wai login --model ID` or `wai config set model ID`; `wai models` lists them"
 )
 MAX_CHOICES = 10  # a list longer than a screenful is read by no one
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def login(
@@ -153,6 +151,8 @@ def _fetch_catalogue(
 
 
 def _check_chosen(model: str, catalogue: Sequence[ModelInfo]) -> None:
+    from wai.backends.catalogue import rank_models
+
     if any(info.id == model for info in catalogue):
         return
     closest = [info.id for info in rank_models(catalogue, model, {})[:3]]
@@ -174,6 +174,8 @@ def _model_key(document: Mapping[str, Any], backend_name: str) -> str:
 def _replacement(env: Environment, configured: str, catalogue: Sequence[ModelInfo]) -> str | None:
     """None when `configured` is in the catalogue; else a model the user chose instead, or None
     (with a hint) when there is no terminal to ask at or the user declined."""
+    from wai.backends.catalogue import rank_models
+
     if any(info.id == configured for info in catalogue):
         return None
     env.notice(f"the model {configured} {NOT_IN_CATALOGUE}")
@@ -245,50 +247,6 @@ def _session_uses() -> dict[str, int]:
     from wai.conversation.store import SessionStore
 
     return dict(Counter(s.model for s in SessionStore().all() if s.model))
-
-
-# --- which models to offer ---------------------------------------------------------------------
-
-
-def family(model_id: str) -> str:
-    """A model's family: its id's last path segment up to the first digit or dash, lowercased
-    (`mistral` for @hf/thebloke/mistral-7b-instruct-v0.1-awq, `llama` for
-    @cf/meta/llama-3.1-8b-instruct); "" when the segment starts with one."""
-    match = re.match(r"[^\d-]*", model_id.rsplit("/", 1)[-1])
-    return match.group(0).lower() if match else ""
-
-
-def rank_models(
-    catalogue: Sequence[ModelInfo],
-    wanted: str,
-    uses: Mapping[str, int],
-    today: str | None = None,
-) -> list[ModelInfo]:
-    """The models to offer instead of `wanted`, closest first: those of its family, then the
-    most used (`uses`: sessions per model id), then in catalogue order. Models retired by
-    `today` (YYYY-MM-DD, by default the UTC date) are left out."""
-    from datetime import UTC, datetime
-
-    today = today or datetime.now(UTC).strftime("%Y-%m-%d")
-    kin = family(wanted)
-
-    def retired(info: ModelInfo) -> bool:
-        date = (info.deprecation or "")[:10]
-        return bool(DATE.fullmatch(date)) and date <= today
-
-    live = [
-        (index, info)
-        for index, info in enumerate(catalogue)
-        if info.id != wanted and not retired(info)
-    ]
-    live.sort(
-        key=lambda pair: (
-            not (kin and family(pair[1].id) == kin),
-            -uses.get(pair[1].id, 0),
-            pair[0],
-        )
-    )
-    return [info for _, info in live]
 
 
 # --- asking for the credentials -----------------------------------------------------------------
