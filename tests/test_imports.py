@@ -30,7 +30,7 @@ HEAVY_LIBRARIES = (
 
 # Lowest first: a module imports only from its own layer or the ones before it.
 LAYERS = (
-    ("wai.errors", "wai.atomic"),
+    ("wai.errors", "wai.atomic", "wai.signals", "wai.visible"),
     ("wai.environment", "wai.settings"),
     ("wai.backends",),
     ("wai.render",),

@@ -15,7 +15,17 @@ def run() -> None:
     app = app_for(args)
     gc.freeze()
     gc.enable()
-    app(args=paired_options(args), prog_name="wai")
+    from wai import signals
+
+    signals.install()  # SIGTERM and SIGHUP stop wai as Ctrl-C does
+    try:
+        app(args=paired_options(args), prog_name="wai")
+    except SystemExit as leaving:
+        code = leaving.code if isinstance(leaving.code, int) else 1 if leaving.code else 0
+        status = signals.exit_status(code)
+        if status != code:
+            raise SystemExit(status) from None  # 143 or 129, not Ctrl-C's 130
+        raise
 
 
 if __name__ == "__main__":

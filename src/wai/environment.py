@@ -3,6 +3,7 @@ writes notices and errors to stderr (with every known secret scrubbed)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -11,6 +12,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from wai.errors import WaiError
+from wai.visible import visible
+
+MIN_SECRET_LENGTH = 8  # a shorter "secret" is not scrubbed: it would mangle words
 
 
 @dataclass
@@ -62,23 +66,41 @@ class Environment:
         return self.stderr_isatty and not self.dumb_terminal
 
     def add_secret(self, secret: str | None) -> None:
-        if secret:
-            self.secrets.add(secret)
+        """Scrub `secret` from whatever goes to stderr: as it is, escaped as `repr` shows it (a
+        traceback's locals, an exception's message) and as JSON. One shorter than
+        MIN_SECRET_LENGTH is ignored: replacing it would mangle ordinary words."""
+        if not secret or len(secret) < MIN_SECRET_LENGTH:
+            return
+        self.secrets.add(secret)
+        for escaped in (
+            repr(secret)[1:-1],
+            json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1],
+        ):
+            if len(escaped) >= MIN_SECRET_LENGTH:
+                self.secrets.add(escaped)
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
+        for secret in sorted(self.secrets, key=len, reverse=True):  # the longest form first
             text = text.replace(secret, "********")
         return text
 
     def notice(self, message: str) -> None:
-        self.stderr.write(self.scrub(f"wai: {message}\n"))
-        self.stderr.flush()
+        self._to_stderr(f"wai: {message}\n")
 
     def report(self, error: WaiError) -> None:
         lines = f"wai: error: {error.message}\n"
         if error.hint:
             lines += f"hint: {error.hint}\n"
-        self.stderr.write(self.scrub(lines))
+        self._to_stderr(lines)
+
+    def _to_stderr(self, text: str) -> None:
+        """Scrubbed; on a terminal, with control characters shown rather than obeyed (an error
+        body or a server's notice does not get to drive it)."""
+        text = self.scrub(text)
+        if self.stderr_isatty:
+            text = visible(text)
+        self.stderr.write(text)
         self.stderr.flush()
 
     def write_out(self, text: str) -> None:

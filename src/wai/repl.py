@@ -26,6 +26,7 @@ from wai.settings.params import (
     shown_value,
 )
 from wai.settings.paths import data_dir
+from wai.signals import Terminated, raise_if_terminated
 
 
 @dataclass(frozen=True)
@@ -57,17 +58,22 @@ class Repl:
     def run(self, first_message: str | None = None, terminal: IO[str] | None = None) -> None:
         """Answer `first_message` (piped text), then read the terminal until Ctrl-D or /exit.
 
-        `terminal`: where to read from when stdin is not one (/dev/tty); None means stdin."""
+        `terminal`: where to read from when stdin is not one (/dev/tty); None means stdin.
+        SIGTERM or SIGHUP (`signals.Terminated`) ends it, at the prompt or once the answer it
+        stopped has been saved; prompt-toolkit gives the terminal back as it leaves."""
         if self.conversation.session.messages:
             self._show_recent()
         if first_message is not None:
             self.send(first_message)
+            raise_if_terminated()
             if terminal is None and not self.env.stdin_isatty:
                 return
         prompt = self._prompt_session(terminal)
         while True:
             try:
                 text = prompt.prompt(self._prompt_message, bottom_toolbar=self._toolbar)
+            except Terminated:
+                raise
             except KeyboardInterrupt:
                 continue  # Ctrl-C at the prompt clears the line
             except EOFError:
@@ -76,6 +82,7 @@ class Repl:
                 self.handle(text)
             except Leave:
                 return
+            raise_if_terminated()  # the answer a signal stopped is saved: now leave
 
     def handle(self, text: str) -> None:
         """One line from the user: a slash command, or a message to send."""

@@ -53,7 +53,7 @@ def list_(ctx: typer.Context, as_json: Json = False) -> None:
         if as_json:
             env.write_out(_json([_summary(session) for session in sessions]))
         elif sessions:
-            env.write_out(_table(sessions, env.stdout_width))
+            env.write_out(_table(sessions, env.stdout_width, on_terminal=env.stdout_isatty))
         else:
             env.notice(f"no sessions yet in {store.directory}")
 
@@ -80,7 +80,8 @@ def show(
         elif markdown_wanted(env, markdown):
             transcript.print_rendered(env, session, reasoning=reasoning)
         else:
-            env.write_out(transcript.plain_transcript(session, reasoning=reasoning))
+            text = transcript.plain_transcript(session, reasoning=reasoning)
+            env.write_out(_shown(text) if env.stdout_isatty else text)
 
 
 @app.command()
@@ -222,7 +223,15 @@ def _summary(session: Session) -> dict[str, Any]:
     }
 
 
-def _table(sessions: list[Session], width: int | None = None) -> str:
+def _shown(text: str) -> str:
+    """`text` for a terminal: control characters shown, not obeyed."""
+    from wai.visible import visible
+
+    return visible(text)
+
+
+def _table(sessions: list[Session], width: int | None = None, *, on_terminal: bool = False) -> str:
+    """The listing; `on_terminal`, with the fields' control characters shown, not obeyed."""
     from wai.conversation import transcript
     from wai.render.table import format_table
 
@@ -230,6 +239,8 @@ def _table(sessions: list[Session], width: int | None = None) -> str:
         (s.name, transcript.local_time(s.updated), s.model or "-", str(s.turns), s.title)
         for s in sessions
     ]
+    if on_terminal:
+        rows = [tuple(_shown(cell) for cell in row) for row in rows]
     return format_table(
         ("NAME", "UPDATED", "MODEL", "TURNS", "TITLE"), rows, right_aligned={3}, width=width
     )

@@ -7,6 +7,7 @@ from typing import Any
 from wai.conversation.store import Session, parse_time, reasoning_of
 from wai.environment import Environment
 from wai.render.console import rich_console
+from wai.visible import visible
 
 ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
 REASONING = "Reasoning"
@@ -57,21 +58,22 @@ def plain_transcript(session: Session, *, reasoning: bool = False) -> str:
 
 def print_rendered(env: Environment, session: Session, *, reasoning: bool = False) -> None:
     """The transcript on a terminal: answers rendered as markdown, everything else as typed;
-    with `reasoning`, each answer's reasoning dimmed before it."""
+    with `reasoning`, each answer's reasoning dimmed before it. Control characters are shown,
+    not obeyed (`wai.visible`)."""
     from rich.markdown import Markdown
     from rich.text import Text
 
     console = rich_console(env)
-    console.print(Text(heading(session), style="dim"), soft_wrap=True)
+    console.print(Text(visible(heading(session)), style="dim"), soft_wrap=True)
     for message in session.messages:
-        thought = reasoning_of(message).rstrip("\n") if reasoning else ""
+        thought = visible(reasoning_of(message).rstrip("\n")) if reasoning else ""
         if thought:
             console.print()
             console.print(Text(f"── {REASONING}", style="bold cyan"))
             console.print(Text(thought, style="dim"), soft_wrap=True)
         console.print()
-        console.print(Text(f"── {role_name(message)}", style="bold cyan"))
-        content = str(message["content"]).rstrip("\n")
+        console.print(Text(f"── {visible(role_name(message))}", style="bold cyan"))
+        content = visible(str(message["content"]).rstrip("\n"))
         if message["role"] == "assistant":
             console.print(Markdown(content))
         elif content:

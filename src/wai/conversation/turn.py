@@ -24,9 +24,10 @@ from wai.render.spinner import Spinner
 def run_turn(
     backend: Backend, request: Request, renderer: Renderer, env: Environment
 ) -> TurnResult:
-    """Stream one answer. An error or Ctrl-C ends it early: the result keeps what arrived, and
-    the renderer is always finished, so the terminal is left clean. An answer that ends with no
-    text is an error (its reasoning, if any, is kept in the result)."""
+    """Stream one answer. An error or Ctrl-C (or SIGTERM, SIGHUP: `signals.Terminated`) ends
+    it early: the result keeps what arrived, and the renderer is always finished, so the
+    terminal is left clean; Ctrl-C while it finishes keeps the whole answer, as interrupted.
+    An answer that ends with no text is an error (its reasoning, if any, is kept)."""
     parts: list[str] = []
     thoughts: list[str] = []
     usage: Usage | None = None
@@ -72,7 +73,10 @@ def run_turn(
     if error is None and reason != "interrupted" and not text:
         error = no_text_error(reason, reasoning, request.params.get("max_tokens"))
     result = TurnResult(text, usage, reason, error, reasoning)
-    renderer.finish(result)
+    try:
+        renderer.finish(result)
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) while the last of it is drawn: all of the
+        result = result._replace(finish_reason="interrupted")  # answer is kept, marked so
     return result
 
 

@@ -11,6 +11,9 @@ the region shows a `thinking…` header over the reasoning's tail, in "show" mod
 lines go to the scrollback and the region shows the unfinished one; either way it collapses into
 one `thought for N s` line when the answer begins. A reasoning token costs an append; a frame
 renders at most a couple of screenfuls of it, however long the reasoning is.
+
+Both the answer and the reasoning are drawn with their control characters shown, not obeyed
+(`wai.visible`): the model does not get to clear the screen or write the clipboard.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from wai.backends.base import TurnResult
 from wai.environment import Environment
 from wai.render.console import rich_console, start_thread_without_sigint
 from wai.settings.params import REASONING_MODES
+from wai.visible import visible
 
 FRAMES_PER_SECOND = 20
 FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
@@ -318,13 +322,14 @@ class MarkdownRenderer:
         with self.lock:
             if self.answering:
                 return  # reasoning after the answer began: its place has collapsed already
-            self.thought_pieces.append(delta)
+            self.thought_pieces.append(visible(delta))
         if self.live is None:
             self._start()
 
     def text(self, delta: str) -> None:
         if self.failure is not None:
             raise self.failure  # a closed stdout (BrokenPipeError), say
+        delta = visible(delta)
         with self.lock:
             self.finished += self.blocks.feed(delta)
             if not self.answering and delta.strip():  # blank lines first do not end thinking
@@ -426,13 +431,15 @@ class MarkdownRenderer:
         return [NewLine(), markdown] if spaced else [markdown]
 
     def finish(self, result: TurnResult) -> None:
-        if self.frames is not None:
-            self.stopping.set()
-            self.frames.join()
-            self.frames = None
-        if self.live is not None:
-            live, self.live = self.live, None
-            live.stop()  # transient: the region is cleared, the cursor shown
+        try:
+            if self.frames is not None:
+                self.stopping.set()
+                self.frames.join()
+                self.frames = None
+        finally:  # even when Ctrl-C (or SIGTERM) lands in the join: the terminal comes back
+            if self.live is not None:
+                live, self.live = self.live, None
+                live.stop()  # transient: the region is cleared, the cursor shown
         if self.failure is not None:
             raise self.failure
         with self.lock:
