@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import wai
-from tests.servers.workers_ai import ACCOUNT, DEFAULT_MODEL, TOKEN, Reply, sse, token_events
+from tests.servers.workers_ai import Reply, sse, token_events
 from wai.backends.transport import StdlibTransport
 
 
@@ -290,24 +290,20 @@ def test_a_proxy_from_the_environment_still_carries_the_request(
     """httpx's transport goes through the proxy; wai's is for direct connections only."""
     answer = sse(*token_events(["Hello", " through", " a proxy"]))
     proxy = raw_server(CHUNKED + chunked([answer]))
-    base_url = f"http://127.0.0.1:{closed_port}/client/v4"  # refused if the proxy were skipped
+    # Not loopback (which bypasses proxies): unresolvable if the proxy were skipped. A server
+    # on the LAN, as an OpenAI-compatible backend (the Cloudflare token needs https there).
+    base_url = f"http://proxied.invalid:{closed_port}/v1"
     env = {name: value.format(proxy=f"127.0.0.1:{proxy.port}") for name, value in proxy_env.items()}
-    run = wai(
-        "ask",
-        "--plain",
-        "--no-save",
-        "hi",
-        env={
-            "CLOUDFLARE_API_BASE_URL": base_url,
-            "CLOUDFLARE_ACCOUNT_ID": ACCOUNT,
-            "CLOUDFLARE_API_TOKEN": TOKEN,
-            **env,
-        },
+    config = isolated / "config" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        f'backend = "lan"\n[backends.lan]\ntype = "openai"\nbase_url = "{base_url}"\nmodel = "m"\n'
     )
+    run = wai("ask", "--plain", "--no-save", "hi", env=env)
     assert (run.exit_code, run.stdout, run.stderr) == (0, "Hello through a proxy", "")
     proxy.thread.join(10)
     request_line = proxy.request.split(b"\r\n", 1)[0].decode()
-    assert request_line == (f"POST {base_url}/accounts/{ACCOUNT}/ai/run/{DEFAULT_MODEL} HTTP/1.1")
+    assert request_line == f"POST {base_url}/chat/completions HTTP/1.1"
 
 
 @pytest.mark.parametrize(

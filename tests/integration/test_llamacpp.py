@@ -344,3 +344,19 @@ def test_an_unstreamed_prompt_longer_than_the_context_is_the_servers_400(
         f"wai: error: the local server at {local.base_url} answered HTTP 400: {error['message']}\n"
         + CONTEXT_HINT
     )
+
+
+def test_a_whole_stream_from_the_server_is_complete_not_cut(
+    local: LlamaServer, isolated: Path
+) -> None:
+    """A body without `[DONE]` or a finish reason, ended by the connection's close, counts as
+    cut off; llama.cpp's streams end properly, so they are complete, and saved as such."""
+    run = wai("ask", "-b", "local", *SETTINGS, "--plain", "--session", "whole", "hi")
+
+    assert run.exit_code == 0, local.explain(run)
+    assert "incomplete" not in run.stderr
+    document = json.loads((isolated / "data" / "sessions" / "whole.json").read_text())
+    answer = document["messages"][1]
+    assert answer["role"] == "assistant"
+    assert answer["content"] == run.stdout
+    assert "interrupted" not in answer.get("meta", {})

@@ -5,12 +5,20 @@ the text; error bodies turned into (code, message)."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wai.backends.base import Event, Finish, Notice, ReasoningDelta, TextDelta, Usage
-from wai.backends.http import parse_retry_after
-from wai.backends.sse import InvalidEvent, is_event_stream, iter_payloads
+from wai.backends.http import CutOff, parse_retry_after
+from wai.backends.sse import (
+    BODY_EXTENSION,
+    DONE,
+    InvalidEvent,
+    is_event_stream,
+    iter_payloads,
+    without_surrogates,
+)
 from wai.backends.thinking import ThinkSplitter
 from wai.errors import (
     EXIT_BACKEND,
@@ -102,13 +110,16 @@ def events_from_response(
         yield from _events_from_json(response, error, thinking_opened)
         return
     finish_reason = None
-    received = warned = False
+    received = warned = done = False
     # The counts, read once at the end: OpenAI chunks repeat them, cumulative, on every chunk.
     counts: dict[str, Any] | None = None
     # None once the text is known to be the answer: then a token costs one `is None` test.
     thinking: ThinkSplitter | None = ThinkSplitter(opened=thinking_opened)
-    for item in iter_payloads(response):
+    for item in iter_payloads(response, with_done=True):
         received = True
+        if item is DONE:
+            done = True
+            break
         data = item.data
         if type(data) is not dict:
             if isinstance(data, InvalidEvent) and not warned:
@@ -144,6 +155,8 @@ def events_from_response(
                 counts = usage
     if not received:
         raise empty
+    if not (done or finish_reason) and _close_delimited(response):
+        raise CutOff
     if thinking is not None:
         reasoning, text = thinking.flush()
         if reasoning:
@@ -153,6 +166,12 @@ def events_from_response(
     if counts is not None:
         yield usage_of({"usage": counts})  # type: ignore[misc]
     yield Finish(_finish(finish_reason))
+
+
+def _close_delimited(response: httpx.Response) -> bool:
+    """Whether the body had no length and no chunks, so that its end was the connection's close
+    (told by wai's transport; a chunked body that ends with its last chunk is whole)."""
+    return bool(getattr(response.extensions.get(BODY_EXTENSION), "close_delimited", False))
 
 
 def _parts_of_event(data: Mapping[str, Any]) -> tuple[str, str, str | None]:
@@ -227,6 +246,9 @@ def _events_from_json(
             "the backend sent an answer that is not JSON: "
             f"{response.text.strip()[:120] or '(empty)'}"
         ) from None
+    except RecursionError:
+        raise BackendError("the backend sent an answer nested too deeply to read") from None
+    body = without_surrogates(body)
     code, message = error_of(body)
     if message is not None:
         raise error(response.status_code, code, message, None)
@@ -363,6 +385,8 @@ def usage_of(data: Mapping[str, Any]) -> Usage | None:
 def _count(counts: Mapping[str, Any], key: str) -> int | None:
     value = counts.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):  # JSON as Python reads it
         return None
     return int(value)
 

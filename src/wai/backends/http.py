@@ -29,6 +29,14 @@ ErrorFromResponse = Callable[["httpx.Response"], BackendError]
 EventsFromResponse = Callable[["httpx.Response"], Iterator[Event]]
 
 
+class CutOff(NetworkError):
+    """A body delimited by the connection's close that ended with neither `[DONE]` nor a finish
+    reason: nothing tells the end of the answer from a connection cut off."""
+
+    def __init__(self) -> None:
+        super().__init__("the connection was cut off", retryable=True)
+
+
 class Endpoint(NamedTuple):
     """How to name a server in errors: `where` it was expected, how to `start` it if known."""
 
@@ -65,6 +73,8 @@ def stream_call(
                     if resp.status_code >= 400:
                         resp.read()
                         raise error_from_response(resp)
+                    if resp.is_redirect:
+                        raise redirect_error(resp, host)
                     for event in events_from_response(resp):
                         if not text_seen and isinstance(event, TextDelta | ReasoningDelta):
                             text_seen = True
@@ -74,8 +84,15 @@ def stream_call(
                 failure = _timeout_error(error, host, policy)
             except httpx.TransportError as error:
                 failure = _transport_error(error, endpoint)
+            except CutOff as error:
+                failure = _transport_error(error, endpoint)
             except BackendError as error:
                 failure = error
+            except Exception as error:  # malformed data wai's reading did not expect
+                failure = BackendError(
+                    f"the backend sent an answer wai cannot read ({type(error).__name__}: "
+                    f"{str(error)[:120]})"
+                )
             if text_seen:
                 if isinstance(failure, NetworkError):
                     raise StreamInterrupted(
@@ -95,6 +112,16 @@ def stream_call(
                 f"(attempt {attempt} of {policy.retries})"
             )
             time.sleep(delay)
+
+
+def redirect_error(response: httpx.Response, host: str) -> BackendError:
+    """A 3xx: not followed (it would send the credentials on to wherever it points)."""
+    location = response.headers.get("location") or "(no Location)"
+    return BackendError(
+        f"{host} answered {response.status_code} {response.reason_phrase}, a redirect to "
+        f"{location}; wai does not follow redirects",
+        hint="point base_url at the address it names, if you trust it",
+    )
 
 
 def _client(timeout: httpx.Timeout, url: str) -> httpx.Client:
@@ -138,8 +165,11 @@ def _timeout_error(error: Exception, host: str, policy: RetryPolicy) -> NetworkE
             hint="check your network connection",
             retryable=True,
         )
+    from wai.backends.transport import NoEvent
+
+    silent = "no event" if isinstance(error, NoEvent) else "nothing"  # bytes, comments at most
     return NetworkError(
-        f"{host} sent nothing for {policy.read_timeout:g} s",
+        f"{host} sent {silent} for {policy.read_timeout:g} s",
         hint="the server may be overloaded; raise read_timeout with "
         "`wai config set read_timeout SECONDS`",
     )
@@ -179,8 +209,12 @@ def get_json(
         raise _transport_error(error, endpoint) from None
     if response.status_code >= 400:
         raise error_from_response(response)
+    if response.is_redirect:
+        raise redirect_error(response, endpoint.where)
     try:
         return response.json()
+    except RecursionError:
+        raise BackendError(f"{endpoint.where} answered with JSON nested too deeply") from None
     except ValueError:
         raise BackendError(
             f"{endpoint.where} answered with something that is not JSON: "

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from wai.errors import BackendError
 
 if TYPE_CHECKING:
     import httpx
+
+BODY_EXTENSION = "wai.body"  # the transport's ResponseBody, in the response's extensions
+MAX_EVENT = 16 << 20  # bytes: past this, one event is refused, not gathered in memory
+TOO_LARGE = BackendError(
+    f"the backend sent an event larger than {MAX_EVENT >> 20} MiB; wai stopped reading it",
+    hint="what arrived before it is kept",
+)
 
 
 class InvalidEvent(NamedTuple):
@@ -26,8 +36,9 @@ def is_event_stream(response: httpx.Response) -> bool:
     return content_type.partition(";")[0].strip().lower() == "text/event-stream"
 
 
-def iter_payloads(response: httpx.Response) -> Iterator[SSEPayload]:
-    """Decoded `data:` payloads of an event stream up to the first `[DONE]` (or its end).
+def iter_payloads(response: httpx.Response, *, with_done: bool = False) -> Iterator[SSEPayload]:
+    """Decoded `data:` payloads of an event stream up to the first `[DONE]` (or its end);
+    `with_done` yields DONE for that `[DONE]`, so that a caller knows the stream ended with it.
 
     httpx-sse reads the events: `data:` lines joined, `event:` names, comments and unknown
     fields (a bare `[DONE]` among them) ignored, any line ends, events split across reads at any
@@ -36,6 +47,10 @@ def iter_payloads(response: httpx.Response) -> Iterator[SSEPayload]:
     import httpx
     from httpx_sse import EventSource
 
+    # The transport's body (wai's own) counts read_timeout from the last event, not the last byte.
+    body = response.extensions.get(BODY_EXTENSION)
+    arrived: Callable[[], None] = getattr(body, "event_arrived", _nothing)
+    arrived()
     mended = httpx.Response(  # the charset stays; iter_bytes has undone any Content-Encoding
         response.status_code,
         headers={"content-type": response.headers.get("content-type", "")},
@@ -45,9 +60,19 @@ def iter_payloads(response: httpx.Response) -> Iterator[SSEPayload]:
         data = event.data
         if not data:  # no `data:` line: nothing to decode
             continue
+        arrived()
         if data.strip() == "[DONE]":
+            if with_done:
+                yield DONE
             return
         yield SSEPayload(event.event, _decode(data))
+
+
+def _nothing() -> None:
+    return None
+
+
+DONE = SSEPayload("", None)  # the last payload of a stream that ended with `[DONE]`
 
 
 _ERROR = b"error:"
@@ -62,10 +87,20 @@ def _as_sse(pieces: Iterable[bytes]) -> Iterator[bytes]:
     are held back while they may yet become `error:`, so a read may end anywhere. And it may end
     the stream without the blank line that ends the last event (SSE drops such an event): one is
     added at the end.
+
+    An event of more than MAX_EVENT bytes raises TOO_LARGE as soon as it passes that size.
     """
+    size = 0  # the bytes since the last blank line (an event's end)
+    previous = b""  # the last byte of the previous piece: a blank line may straddle two
     held = b""  # the first bytes of a line that may yet turn out to be `error:`
     line_start = True  # the next piece (after `held`) begins a line
     for piece in pieces:
+        window = previous + piece
+        end = max(window.rfind(b"\n\n"), window.rfind(b"\r\r"), window.rfind(b"\n\r"))
+        size = size + len(piece) if end < 0 else len(window) - end - 2
+        if size > MAX_EVENT:
+            raise TOO_LARGE
+        previous = piece[-1:]
         if held:
             piece, held = held + piece, b""
         if _ERROR in piece:  # rare; this test is all most pieces cost
@@ -89,14 +124,39 @@ _raw_decode = json.JSONDecoder().raw_decode
 
 def _decode(data: str) -> Any:
     """json.loads(data), or InvalidEvent. A payload is almost always exactly one JSON value, and
-    raw_decode reads that in half json.loads's time (which first and last matches whitespace)."""
+    raw_decode reads that in half json.loads's time (which first and last matches whitespace).
+    A lone surrogate (`"\\ud800"`, which no UTF-8 can carry) becomes U+FFFD."""
+    try:
+        value = _loads(data)
+    except ValueError:
+        return InvalidEvent(data)
+    except RecursionError:
+        raise BackendError("the backend sent an event nested too deeply to read") from None
+    if "\\u" in data and _ESCAPED_SURROGATE.search(data):
+        return without_surrogates(value)
+    return value
+
+
+def _loads(data: str) -> Any:
     try:
         value, end = _raw_decode(data)
         if end == len(data):
             return value
     except ValueError:
         pass
-    try:  # surrounding whitespace, or not JSON
-        return json.loads(data)
-    except ValueError:
-        return InvalidEvent(data)
+    return json.loads(data)  # surrounding whitespace, or not JSON
+
+
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings (keys included) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {without_surrogates(k): without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_surrogates(item) for item in value]
+    return value

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import ipaddress
 import select
 import ssl
+import time
 import urllib.request  # loaded by httpx already
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +37,8 @@ def client(timeout: httpx.Timeout, url: str) -> httpx.Client:
     parts = urlsplit(url)
     proxy = proxies.get(parts.scheme) or proxies.get("all")
     host = parts.hostname or ""
+    if _loopback(host):
+        proxy = None  # as curl does: a proxy cannot reach this machine's own servers
     with contextlib.suppress(ValueError):  # a bad port: httpx says so when it sends
         if parts.port is not None:
             host = f"{host}:{parts.port}"  # NO_PROXY may name a host:port
@@ -46,16 +50,60 @@ def client(timeout: httpx.Timeout, url: str) -> httpx.Client:
     return httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
 
 
+class NoEvent(httpx.ReadTimeout):
+    """An event stream sent no event (bytes, comments perhaps, but no event) for read_timeout."""
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class ResponseBody(httpx.SyncByteStream):
     """The body as it arrives. http.client's read1 de-chunks it, but one chunk a call, and a
     model server sends a chunk a token: the chunks that have already arrived go on as one piece,
-    so a burst of tokens costs one trip through httpx's and httpx-sse's decoders, not one each."""
+    so a burst of tokens costs one trip through httpx's and httpx-sse's decoders, not one each.
+
+    Once a reader calls `event_arrived` (an event stream does, at its start and on each event),
+    the read timeout counts from the last event, not from the last byte: a server trickling
+    bytes or sending only comments times out too."""
 
     def __init__(
-        self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse
+        self,
+        connection: http.client.HTTPConnection,
+        response: http.client.HTTPResponse,
+        read_timeout: float | None = None,
+        sock: Any = None,
     ) -> None:
         self.connection = connection
         self.response = response
+        self.read_timeout = read_timeout
+        self.sock = sock  # the connection forgets it when the response is to close it
+        self.deadline: float | None = None
+        self.trickled = False  # bytes came since the last event (or the start)
+        # No length and no chunks: the body ends with the connection, cut off or not.
+        self.close_delimited = response.length is None and not response.chunked
+
+    def event_arrived(self) -> None:
+        if self.read_timeout is not None:
+            self.deadline = time.monotonic() + self.read_timeout
+        self.trickled = False  # bytes came since the last event
+
+    def _no_event(self) -> NoEvent:
+        return NoEvent(f"no event for {self.read_timeout:g} s")
+
+    def _wait_at_most(self) -> None:
+        """Bound the next read by what is left of the time until the deadline."""
+        if self.deadline is None or self.sock is None:
+            return
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise self._no_event()
+        self.sock.settimeout(left)
 
     def __iter__(self) -> Iterator[bytes]:
         with _mapped(read=True):
@@ -68,13 +116,24 @@ class ResponseBody(httpx.SyncByteStream):
         received = sent = 0
         batch: list[bytes] = []
         try:
-            while data := response.read1(READ_SIZE):
+            while True:
+                self._wait_at_most()
+                data = response.read1(READ_SIZE)  # silent till the deadline: "sent nothing"
+                if not data:
+                    break
                 batch.append(data)
                 received += len(data)
+                self.trickled = True
                 if fd is not None and received - sent < READ_SIZE and _arrived(fd):
                     continue
                 piece, batch, sent = b"".join(batch), [], received
                 yield piece
+        except TimeoutError:
+            if batch:
+                yield b"".join(batch)
+            if self.deadline is not None and self.trickled:  # bytes, but no event, till then
+                raise self._no_event() from None
+            raise
         except (http.client.HTTPException, OSError):
             if batch:
                 yield b"".join(batch)  # what came before the failure goes on first
@@ -117,8 +176,9 @@ class StdlibTransport(httpx.BaseTransport):
         try:
             with _mapped(read=False):
                 connection.connect()
-            assert connection.sock is not None
-            connection.sock.settimeout(timeouts.get("read"))
+            sock = connection.sock
+            assert sock is not None
+            sock.settimeout(timeouts.get("read"))
             with _mapped(read=True):
                 target = url.raw_path.decode("ascii")
                 connection.putrequest(
@@ -131,11 +191,16 @@ class StdlibTransport(httpx.BaseTransport):
         except BaseException:
             connection.close()
             raise
+        body = ResponseBody(connection, response, timeouts.get("read"), sock)
         return httpx.Response(
             response.status,
             headers=response.getheaders(),
-            stream=ResponseBody(connection, response),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason.encode()},
+            stream=body,
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": response.reason.encode(),
+                "wai.body": body,
+            },
         )
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import sys
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from wai.atomic import write_atomic
+from wai.atomic import write_atomic, write_refused
 from wai.errors import ConfigError, UsageError
 from wai.settings.params import PARAMS, REASONING_MODES
 from wai.settings.paths import config_path
@@ -45,6 +49,8 @@ def _number_at_least(minimum: float, integer: bool = False) -> Validator:
         if isinstance(value, bool) or not isinstance(value, kinds):
             kind = "a whole number" if integer else "a number"
             raise ConfigProblem(key, f"must be {kind}, got {_toml_type(value)}")
+        if value != value or value in (float("inf"), float("-inf")):  # NaN passes `<`
+            raise ConfigProblem(key, f"must be a finite number, got {value}")
         if value < minimum:
             raise ConfigProblem(key, f"must be at least {minimum}, got {value}")
 
@@ -160,12 +166,55 @@ def read_document(path: Path) -> dict[str, Any]:
     import tomllib  # here: a run configured by the environment alone never needs it
 
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        document = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(
             f"cannot parse {path}: {error}",
             hint="fix the file by hand (`wai config edit`); wai will not overwrite it",
         ) from None
+    _warn_if_open(path, document)
+    return document
+
+
+_warned: weakref.WeakKeyDictionary[Any, set[Path]] = weakref.WeakKeyDictionary()
+
+
+def open_to_others(path: Path, document: dict[str, Any]) -> str | None:
+    """The warning for a config file holding a secret that others may read or change (group or
+    other permission bits), else None."""
+    if not _holds_secret(document):
+        return None
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return f"{path} holds a secret and is open to others (mode {mode:04o}); run chmod 600 {path}"
+
+
+def _warn_if_open(path: Path, document: dict[str, Any]) -> None:
+    """Warn on stderr about a config file open to others, once per run."""
+    warning = open_to_others(path, document)
+    if warning is None:
+        return
+    stream = sys.stderr
+    try:
+        seen = _warned.setdefault(stream, set())
+    except TypeError:  # a stream that takes no weak reference
+        seen = set()
+    if path not in seen:
+        seen.add(path)
+        stream.write(f"wai: warning: {warning}\n")
+        stream.flush()
+
+
+def _holds_secret(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(
+            (key in SECRET_KEYS and value) or _holds_secret(value) for key, value in node.items()
+        )
+    return False
 
 
 def load_config(path: Path | None = None) -> dict[str, Any]:
@@ -186,7 +235,11 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
 def save_config(data: dict[str, Any], path: Path | None = None) -> None:
     import tomli_w
 
-    write_atomic(path or config_path(), tomli_w.dumps(data).encode("utf-8"), mode=0o600)
+    path = path or config_path()
+    try:
+        write_atomic(path, tomli_w.dumps(data).encode("utf-8"), mode=0o600)
+    except OSError as error:
+        raise write_refused(path, error, "WAI_CONFIG_DIR") from None
 
 
 # --- dotted keys ------------------------------------------------------------------------------
