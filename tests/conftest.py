@@ -41,6 +41,17 @@ CLEARED = (
 
 
 @pytest.fixture(autouse=True)
+def private_files() -> Iterator[None]:
+    """Files are made private, as a user's umask 077 would: a test's config holding a token is
+    then not the world-readable file wai warns about (those tests make one on purpose)."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+@pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own HOME, config and data directories and no Cloudflare variables."""
     for name in CLEARED:

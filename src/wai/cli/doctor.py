@@ -71,12 +71,21 @@ class Doctor:
             self.add("config file", FAIL, error.message, error.exit_code)
             return False
         self.add("config file", OK, str(path) if path.exists() else f"{path} (none yet: defaults)")
+        self.check_permissions(path)
         default_works = self.check_backend(None, config, default=True)
         for name, table in config.get("backends", {}).items():
             kind = table.get("type", "openai" if name in LOCAL_PRESETS else None)
             if name != self.default_name(config) and kind == "openai":
                 self.check_backend(name, config, default=False)
         return default_works
+
+    def check_permissions(self, path: Any) -> None:
+        """A warning row when the config file holds a secret and others may read it."""
+        from wai.settings.file import open_to_others, read_document
+
+        warning = open_to_others(path, read_document(path)) if path.exists() else None
+        if warning is not None:
+            self.add("config file permissions", WARN, warning)
 
     def default_name(self, config: Mapping[str, Any]) -> str:
         from wai.settings import backend_name

@@ -6,6 +6,7 @@ and how often they call `send`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -18,7 +19,7 @@ from wai.conversation.store import Session, SessionStore, check_name, name_from,
 from wai.conversation.turn import run_turn
 from wai.conversation.window import fit_messages
 from wai.environment import Environment
-from wai.errors import UsageError
+from wai.errors import ConfigError, UsageError
 from wai.render import Renderer
 from wai.settings import Overrides, Settings, resolve
 from wai.settings.models import model_facts
@@ -54,6 +55,8 @@ class Conversation:
         self.named_by_wai = named_by_wai  # so its name may take -2, -3... if taken meanwhile
         self.params = {**session.params, **overrides.params}  # chosen for this conversation
         self.system_changed = False  # set_system was called since the last save
+        self.unsaved: list[Callable[[Session], None]] = []  # changes a failed save left
+        self.own: list[tuple[Any, str]] = []  # (time, prompt) of the exchanges sent from here
         self.settings: Settings
         self.backend: Backend
         self.model_info: ModelInfo | None  # the cached catalogue's entry for the model
@@ -100,9 +103,13 @@ class Conversation:
     def _resolve(self) -> None:
         """Settings from the overrides, falling back to what the session recorded."""
         session, overrides = self.session, self.overrides
+        from_session = not overrides.model and session.model and self.on_disk
         merged = overrides._replace(  # every other choice of the command line stays as given
             backend=overrides.backend or session.backend,
             model=overrides.model or session.model,
+            model_source=f"model in {self.store.path(session.name)}"
+            if from_session
+            else overrides.model_source,
             params=self.params,
         )
         settings = resolve(merged, self.config, self.env.environ)
@@ -160,9 +167,28 @@ class Conversation:
             self._save(lambda session: None)
 
     def undo(self) -> None:
-        """Drop the last exchange; a UsageError when there is none."""
-        self.session.last_exchange_index()
-        self._save(lambda session: session.drop_last_exchange())
+        """Drop the last exchange sent from this conversation (another process's exchanges in
+        the same file stay); a UsageError when there is none."""
+        if not self.own:
+            self.session.last_exchange_index()  # "there is no exchange yet"
+            raise UsageError(
+                "no exchange was sent from this chat yet; /undo drops only this chat's own",
+                hint="the session's earlier exchanges stay as they are",
+            )
+        key = self.own[-1]
+
+        def drop(session: Session) -> None:
+            messages = session.messages
+            for index in range(len(messages) - 1, -1, -1):
+                if _exchange_key(messages[index]) == key:
+                    end = index + 1
+                    while end < len(messages) and messages[end].get("role") != "user":
+                        end += 1
+                    del messages[index:end]
+                    return
+
+        self._save(drop)
+        self.own.pop()
 
     def last_prompt(self) -> str:
         """The user's message of the last exchange (to ask it again); a UsageError if none."""
@@ -267,6 +293,8 @@ class Conversation:
             )
             if notice:
                 self.env.notice(notice)
+        if self.persistent:  # no answer is paid for that could not be kept
+            self.store.check_writable(self.session, more=len(prompt.encode()))
         sent_at = now()
         result = run_turn(self.backend, request, renderer, self.env)
         if result.finish_reason == "length" and result.text:
@@ -299,30 +327,66 @@ class Conversation:
         def append(session: Session) -> None:
             if replace_last:
                 session.drop_last_exchange()
-            session.messages.extend(exchange)
+            session.messages.extend(copy.deepcopy(exchange))
 
+        if replace_last and self.own and self.own[-1] == self.session_last_key():
+            self.own.pop()
+        self.own.append((sent_at, prompt))
         self._save(append, first_words=prompt)
+
+    def session_last_key(self) -> tuple[Any, str] | None:
+        """The key of the session's last exchange, None when there is none."""
+        for message in reversed(self.session.messages):
+            if message.get("role") == "user":
+                return _exchange_key(message)
+        return None
 
     def _save(self, change: Callable[[Session], None], first_words: str = "") -> None:
         """Apply `change` to the session and, when it is persistent, to its file (under the
         lock, to what is on disk, so that turns another process added meanwhile are kept)."""
         system = self.session.system
 
-        def apply(session: Session) -> None:
+        def settle(session: Session) -> None:  # what every save records with its change
             if self.system_changed:
                 session.set_system(system)
-            change(session)
             session.backend = self.settings.backend.name
             session.model = self.backend.model  # a local server's first model, if none was set
             session.params = dict(self.params)
 
         if not self.persistent:
-            apply(self.session)
+            change(self.session)
+            settle(self.session)
             return
-        if not self.on_disk and self.named_by_wai:
-            self.session.name = self.session.name or name_from(first_words or "chat")
-            self.session = self.store.create(self.session, apply)
-        else:
-            self.session = self.store.update(self.session, apply)
+        # What a failed save left is in memory already, and goes to the file with this change.
+        pending = [*self.unsaved, change]
+        in_memory = copy.deepcopy(self.session)
+
+        def apply(session: Session) -> None:
+            for each in pending if session is not in_memory else [change]:
+                each(session)
+            settle(session)
+
+        try:
+            if not self.on_disk and self.named_by_wai:
+                in_memory.name = in_memory.name or name_from(first_words or "chat")
+                self.session = self.store.create(in_memory, apply)
+            else:
+                self.session = self.store.update(in_memory, apply)
+        except ConfigError:
+            # The change is kept in memory (the chat goes on); the next save writes it.
+            self.session.name = in_memory.name
+            change(self.session)
+            settle(self.session)
+            self.unsaved = pending
+            raise
+        self.unsaved = []
         self.system_changed = False
         self.on_disk = True
+
+
+def _exchange_key(message: Mapping[str, Any]) -> tuple[Any, str] | None:
+    """What tells an exchange sent from here apart: its user message's time and text."""
+    if message.get("role") != "user":
+        return None
+    meta = message.get("meta")
+    return (meta.get("time") if isinstance(meta, dict) else None, str(message.get("content")))

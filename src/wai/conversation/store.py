@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import re
+import stat
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wai.atomic import write_atomic
-from wai.errors import ConfigError, UsageError
+from wai.atomic import write_atomic, write_refused
+from wai.errors import ConfigError, UsageError, WaiError
 from wai.settings.paths import data_dir
 
 FORMAT = "wai.session/1"
 SLUG = re.compile(r"[a-z0-9][a-z0-9._-]*")
 NAME_WORDS = 6
 NAME_LENGTH = 48
+MAX_NAME_LENGTH = 100  # a file name stays well within every file system's limit (255 bytes)
+ROOM_FOR_AN_ANSWER = 16 * 1024  # what a turn's check asks the disk for, beyond the session
 
 
 def now() -> str:
@@ -181,6 +186,11 @@ def _unknown(name: str) -> UsageError:
 
 
 def check_name(name: str) -> str:
+    if len(name) > MAX_NAME_LENGTH:
+        raise UsageError(
+            f"invalid session name {name[:20]}…: {len(name)} characters, at most {MAX_NAME_LENGTH}",
+            hint="choose a shorter name",
+        )
     if not SLUG.fullmatch(name):
         raise UsageError(
             f"invalid session name {name!r}",
@@ -212,6 +222,8 @@ LONG_AGO = datetime.min.replace(tzinfo=UTC)
 class SessionStore:
     def __init__(self, directory: Path | None = None):
         self.directory = directory or data_dir() / "sessions"
+        for checked in (self.directory.parent, self.directory) if directory is None else ():
+            refuse_world_writable(checked)
 
     def path(self, name: str) -> Path:
         return self.directory / f"{check_name(name)}.json"
@@ -244,13 +256,44 @@ class SessionStore:
     def locked(self) -> Iterator[None]:
         """Hold the sessions' lock: one process at a time reads, changes and writes a session.
         (Writes take milliseconds, so one lock for the directory costs nothing.)"""
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self.directory / ".lock", "a") as lock:
+        path = self.directory / ".lock"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(path, flags, 0o600)
+        except OSError as error:
+            if os.path.islink(path):
+                raise ConfigError(
+                    f"{path} is a symbolic link; wai will not follow it",
+                    hint="remove it: wai makes its own lock file there",
+                ) from None
+            raise write_refused(path, error, "WAI_DATA_DIR") from None
+        with open(fd, "a") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def check_writable(self, session: Session, more: int = 0) -> None:
+        """Before a turn is paid for: room in the sessions' directory for `session` saved with
+        `more` bytes and an answer, and a writable file system. A ConfigError when not."""
+        need = len(self._text(session).encode()) + more + ROOM_FOR_AN_ANSWER
+        target = self.directory / f"{session.name}.json" if session.name else self.directory
+        with self.locked():
+            try:
+                fd, probe = tempfile.mkstemp(prefix=".probe.", suffix=".tmp", dir=self.directory)
+            except OSError as error:
+                raise write_refused(target, error, "WAI_DATA_DIR") from None
+            try:
+                os.posix_fallocate(fd, 0, need)
+            except OSError as error:
+                if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                    raise write_refused(target, error, "WAI_DATA_DIR") from None
+            finally:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.unlink(probe)
 
     def update(self, session: Session, change: Callable[[Session], None]) -> Session:
         """Apply `change` to the file's current state (or to `session` if there is no file yet),
@@ -272,9 +315,25 @@ class SessionStore:
             self._write(session)
         return session
 
+    def _text(self, session: Session) -> str:
+        """The session's JSON document; a WaiError for a value JSON cannot hold (NaN)."""
+        try:
+            text = json.dumps(session.to_document(), ensure_ascii=False, indent=2, allow_nan=False)
+        except ValueError:
+            raise WaiError(
+                f"cannot save the session {session.name or '(new)'}: it holds a number JSON "
+                "cannot store (NaN or infinity)",
+                hint="its file was left as it was",
+            ) from None
+        return text + "\n"
+
     def _write(self, session: Session) -> None:
-        data = json.dumps(session.to_document(), ensure_ascii=False, indent=2) + "\n"
-        write_atomic(self.path(session.name), data.encode("utf-8"), mode=0o600)
+        path = self.path(session.name)
+        text = self._text(session)
+        try:
+            write_atomic(path, text.encode("utf-8"), mode=0o600)
+        except OSError as error:
+            raise write_refused(path, error, "WAI_DATA_DIR") from None
 
     def all(self) -> list[Session]:
         """Every readable session, most recently updated first; broken files are skipped."""
@@ -335,3 +394,18 @@ class SessionStore:
                 self.path(name).unlink()
             except FileNotFoundError:
                 raise _unknown(name) from None
+
+
+def refuse_world_writable(directory: Path) -> None:
+    """A ConfigError when anyone may write in `directory` (and it has no sticky bit): another
+    user could replace or plant sessions there."""
+    try:
+        mode = directory.stat().st_mode
+    except OSError:
+        return  # not there yet: wai makes it, mode 0700
+    if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
+        raise ConfigError(
+            f"{directory} is writable by everyone (mode {stat.S_IMODE(mode):04o}); wai will not "
+            "keep sessions there",
+            hint=f"run chmod o-w {directory}",
+        )
