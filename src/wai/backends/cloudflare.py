@@ -33,7 +33,7 @@ from wai.errors import (
     BackendError,
     ConfigError,
 )
-from wai.settings import BackendSettings
+from wai.settings import ACCOUNT_ID, MODEL_ID_HINT, BackendSettings, model_id_problem
 from wai.settings.models import ModelFacts, model_facts
 
 if TYPE_CHECKING:
@@ -55,18 +55,20 @@ class CloudflareBackend:
 
     def url(self) -> str:
         s = self.settings
-        account = s.account_id or "$CLOUDFLARE_ACCOUNT_ID"
+        account = _account_segment(s.account_id)
+        model = model_path(s.model)
         if s.gateway:
-            return f"{s.gateway_base_url.rstrip('/')}/{account}/{s.gateway}/workers-ai/{s.model}"
-        return f"{s.base_url.rstrip('/')}/accounts/{account}/ai/run/{s.model}"
+            gateway = quote(s.gateway, safe="")
+            return f"{s.gateway_base_url.rstrip('/')}/{account}/{gateway}/workers-ai/{model}"
+        return f"{s.base_url.rstrip('/')}/accounts/{account}/ai/run/{model}"
 
     def chat_completions_url(self) -> str:
         """Workers AI's OpenAI-compatible endpoint, where every text model streams."""
         s = self.settings
-        account = s.account_id or "$CLOUDFLARE_ACCOUNT_ID"
+        account = _account_segment(s.account_id)
         if s.gateway:
             return (
-                f"{s.gateway_base_url.rstrip('/')}/{account}/{s.gateway}"
+                f"{s.gateway_base_url.rstrip('/')}/{account}/{quote(s.gateway, safe='')}"
                 "/workers-ai/v1/chat/completions"
             )
         return f"{s.base_url.rstrip('/')}/accounts/{account}/ai/v1/chat/completions"
@@ -403,6 +405,23 @@ def _prices(value: Any) -> tuple[str, ...]:
         if words[0].strip():
             prices.append(" ".join(word.strip() for word in words if word.strip()))
     return tuple(prices)
+
+
+def model_path(model: str) -> str:
+    """`model` as the end of a URL's path, each of its names percent-encoded (`@` stays):
+    settings checked it where it was read, so a ConfigError here is only a second line."""
+    problem = model_id_problem(model)
+    if problem is not None:
+        raise ConfigError(f"{problem}, so it is not a Workers AI model id", hint=MODEL_ID_HINT)
+    return "/".join(quote(segment, safe="@:") for segment in model.split("/"))
+
+
+def _account_segment(account_id: str | None) -> str:
+    if not account_id:
+        return "$CLOUDFLARE_ACCOUNT_ID"  # --show-request without credentials names the variable
+    if not ACCOUNT_ID.fullmatch(account_id):
+        raise ConfigError("the account id is not a Cloudflare account id")
+    return account_id
 
 
 def check_token_destination(url: str) -> None:

@@ -39,8 +39,12 @@ def reported(env: Environment) -> Iterator[None]:
     except (typer.Exit, typer.Abort):
         raise
     except Exception as error:
-        if env.debug:
-            raise
+        if env.debug:  # the traceback, scrubbed: its lines may quote a token
+            import traceback
+
+            env.stderr.write(env.scrub(traceback.format_exc()))
+            env.stderr.flush()
+            raise typer.Exit(1) from None
         env.report(
             WaiError(
                 f"unexpected {type(error).__name__}: {error}",

@@ -61,7 +61,7 @@ def run_login(
 ) -> None:
     from wai.backends import make_backend
     from wai.backends.cloudflare import TOKEN_ENV
-    from wai.settings import Overrides, known_backends, resolve
+    from wai.settings import Overrides, check_account_id, check_token, known_backends, resolve
     from wai.settings.file import read_document, save_config, set_key
     from wai.settings.paths import config_path
 
@@ -69,7 +69,10 @@ def run_login(
     document = read_document(path)  # a file that cannot be parsed stops here, untouched
     if backend_name not in known_backends(document):
         set_key(document, f"backends.{backend_name}.type", "cloudflare")  # a new one
-    settings = resolve(Overrides(backend=backend_name), document, env.environ)
+    # The stored account id and token are what this replaces: they are not checked
+    settings = resolve(
+        Overrides(backend=backend_name), _credentials_removed(document, backend_name), env.environ
+    )
     if settings.backend.type != "cloudflare":
         raise UsageError(f"{backend_name} is not a Cloudflare backend; `wai login` is for those")
     if model is not None:
@@ -78,10 +81,16 @@ def run_login(
             raise UsageError("--model needs a model id")
 
     account = (account_id or _ask(env, "Cloudflare account id: ")).strip()
-    token = (_read_token_line(env) if token_stdin else _ask_hidden(env, "API token: ")).strip()
+    token = check_token(
+        _read_token_line(env) if token_stdin else _ask_hidden(env, "API token: "),
+        "the token read from stdin" if token_stdin else "the token typed at the prompt",
+    )
     if not account or not token:
         raise UsageError("both the account id and the API token are needed")
     env.add_secret(token)
+    check_account_id(
+        account, "--account-id" if account_id else "the account id typed in", flag=True
+    )
 
     backend = make_backend(
         settings._replace(backend=settings.backend._replace(account_id=account, api_token=token))
@@ -126,6 +135,16 @@ def run_login(
     env.notice(f"model set to {model}")
     if env.environ.get("WAI_MODEL"):
         env.notice("note: WAI_MODEL in the environment still takes precedence")
+
+
+def _credentials_removed(document: Mapping[str, Any], backend_name: str) -> dict[str, Any]:
+    """`document` without the backend's stored account id and token (a copy)."""
+    backends = dict(document.get("backends", {}))
+    table = backends.get(backend_name, {})
+    backends[backend_name] = {
+        key: value for key, value in table.items() if key not in ("account_id", "api_token")
+    }
+    return {**document, "backends": backends}
 
 
 def _fetch_catalogue(

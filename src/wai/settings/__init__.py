@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -9,6 +10,7 @@ from typing import Any, NamedTuple
 from wai.errors import ConfigError, UsageError
 from wai.settings.models import KNOWN_MODELS, SEED_MODEL, model_facts
 from wai.settings.params import DEFAULT_MAX_TOKENS, PARAMS, REASONING_EFFORT, check_params
+from wai.settings.paths import config_path
 
 DEFAULT_BACKEND = "cloudflare"
 DEFAULT_MODEL = SEED_MODEL  # retired by Cloudflare in 2025, kept as the default
@@ -32,6 +34,9 @@ class Overrides(NamedTuple):
     # Known parameters, then any other body fields (`-o`, `--reasoning-effort`, `/set`)
     params: Mapping[str, Any] = MappingProxyType({})
     reasoning: str | None = None  # one of REASONING_MODES
+    # Where `model` came from when not the command line (a session file's `model`, as
+    # "model in PATH"): named by errors about it, which are then configuration errors
+    model_source: str | None = None
 
 
 class BackendSettings(NamedTuple):
@@ -68,6 +73,95 @@ class Settings(NamedTuple):
 
 def _first(*values: str | None) -> str | None:
     return next((value for value in values if value), None)
+
+
+# --- what goes into a request's URL or header, checked where it is read -----------------------
+
+# Cloudflare's account ids are 32 hexadecimal digits; what is refused is what could change the
+# URL (tests/settings/test_resolve.py still resolves made-up ids such as "file-account")
+ACCOUNT_ID = re.compile(r"[0-9A-Za-z_-]+")
+TOKEN_HINT = (
+    "an API token is printable ASCII; copy it again from "
+    "https://dash.cloudflare.com/profile/api-tokens"
+)
+MODEL_ID_HINT = (
+    "a Workers AI model id is names separated by /, such as @cf/meta/llama-3.1-8b-instruct: "
+    "none empty, . or .., and no whitespace, control character, ?, #, % or \\"
+)
+
+
+def _in_file(key: str) -> str:
+    return f"{key} in {config_path()}"
+
+
+def _is_control(char: str) -> bool:
+    return ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0
+
+
+def check_token(value: str, source: str) -> str:
+    """`value` without surrounding whitespace; a ConfigError naming `source` (never the value)
+    if a control or non-ASCII character is left: it could not go into a header as it is."""
+    token = value.strip()
+    if any(not " " <= char <= "~" for char in token):
+        raise ConfigError(
+            f"{source} holds a control character or a non-ASCII character", hint=TOKEN_HINT
+        )
+    return token
+
+
+def model_id_problem(model: str) -> str | None:
+    """Why `model` cannot be a Workers AI model id (one that goes into the URL's path), or None."""
+    for segment in model.split("/"):
+        if segment in ("", ".", ".."):
+            return f"{model!r} has an empty, . or .. name between its slashes"
+        bad = next((c for c in segment if c.isspace() or _is_control(c) or c in "?#%\\"), None)
+        if bad is not None:
+            return f"{model!r} holds {bad!r}"
+    return None
+
+
+def check_model_id(model: str, source: str, *, flag: bool = False) -> None:
+    problem = model_id_problem(model)
+    if problem is not None:
+        error = UsageError if flag else ConfigError
+        raise error(f"{source}: {problem}, so it is not a Workers AI model id", hint=MODEL_ID_HINT)
+
+
+def check_account_id(account: str, source: str, *, flag: bool = False) -> None:
+    """A Cloudflare account id is 32 hexadecimal digits; `account` is not shown (it could be a
+    token pasted in the wrong place)."""
+    if not ACCOUNT_ID.fullmatch(account):
+        error = UsageError if flag else ConfigError
+        raise error(
+            f"{source} is not a Cloudflare account id",
+            hint="an account id is 32 hexadecimal digits: the dashboard shows it on the "
+            "Workers AI page (or run `wai login`)",
+        )
+
+
+def _check_url(url: str, source: str) -> None:
+    if any(char.isspace() or _is_control(char) for char in url):
+        raise ConfigError(
+            f"{source} holds whitespace or a control character", hint="it must be one URL"
+        )
+
+
+def _token(
+    names: tuple[str, ...],
+    environ: Mapping[str, str],
+    table: Mapping[str, Any],
+    key: str,
+    name: str,
+) -> tuple[str | None, str | None]:
+    """The first non-empty token of the variables `names`, else the table's `key`, checked, with
+    "environment" or "config file" (where it came from); (None, None) for none."""
+    for variable in names:
+        token = check_token(environ.get(variable) or "", variable)
+        if token:
+            return token, "environment"
+    value = table.get(key)
+    token = check_token(value, _in_file(f"backends.{name}.{key}")) if value else None
+    return (token, "config file") if token else (None, None)
 
 
 def backend_name(flag: str | None, config: Mapping[str, Any], environ: Mapping[str, str]) -> str:
@@ -161,33 +255,88 @@ def _resolve_backend(
     )
     context_window = table.get("context_window") or model_facts(model).context_window
     if kind != "cloudflare":
-        api_key = table.get("api_key")
+        # The model goes in the body, so any id (often a file's path) is the server's to judge.
+        api_key, token_source = _token((), environ, table, "api_key", name)
+        base_url = table.get("base_url", "")
+        _check_url(base_url, _in_file(f"backends.{name}.base_url"))
         return BackendSettings(
             name=name,
             type=kind,
             model=model,
-            base_url=table.get("base_url", ""),
+            base_url=base_url,
             api_token=api_key,
-            token_source="config file" if api_key else None,
+            token_source=token_source,
             context_window=context_window,
         )
 
-    environ_token = _first(environ.get("CLOUDFLARE_API_TOKEN"), environ.get("CF_API_TOKEN"))
-    file_token = table.get("api_token")
+    _check_model(model, name, overrides, config, environ, table, is_default)
+    token, token_source = _token(
+        ("CLOUDFLARE_API_TOKEN", "CF_API_TOKEN"), environ, table, "api_token", name
+    )
+    base_url, base_source = _sourced(name, "base_url", ("CLOUDFLARE_API_BASE_URL",), environ, table)
+    _check_url(base_url or "", base_source)
+    account_id, account_source = _sourced(
+        name, "account_id", ("CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID"), environ, table
+    )
+    if account_id:
+        check_account_id(account_id, account_source)
+    gateway = table.get("gateway")
+    if gateway:
+        problem = model_id_problem(gateway)
+        if problem is not None or "/" in gateway:
+            raise ConfigError(
+                f"{_in_file(f'backends.{name}.gateway')} is not a gateway name",
+                hint="a gateway name is one word of the gateway's URL, without /, ?, # or %",
+            )
+    gateway_base_url = table.get("gateway_base_url", GATEWAY_BASE)
+    _check_url(gateway_base_url, _in_file(f"backends.{name}.gateway_base_url"))
     return BackendSettings(
         name=name,
         type=kind,
         model=model,
-        base_url=_first(environ.get("CLOUDFLARE_API_BASE_URL"), table.get("base_url"))
-        or CLOUDFLARE_API_BASE,
-        account_id=_first(
-            environ.get("CLOUDFLARE_ACCOUNT_ID"),
-            environ.get("CF_ACCOUNT_ID"),
-            table.get("account_id"),
-        ),
-        api_token=environ_token or file_token,
-        token_source="environment" if environ_token else "config file" if file_token else None,
-        gateway=table.get("gateway"),
-        gateway_base_url=table.get("gateway_base_url", GATEWAY_BASE),
+        base_url=base_url or CLOUDFLARE_API_BASE,
+        account_id=account_id,
+        api_token=token,
+        token_source=token_source,
+        gateway=gateway,
+        gateway_base_url=gateway_base_url,
         context_window=context_window,
     )
+
+
+def _sourced(
+    name: str,
+    key: str,
+    variables: tuple[str, ...],
+    environ: Mapping[str, str],
+    table: Mapping[str, Any],
+) -> tuple[str | None, str]:
+    """The first non-empty of the variables, else the table's `key`, and where it came from."""
+    for variable in variables:
+        if environ.get(variable):
+            return environ[variable], variable
+    return table.get(key), _in_file(f"backends.{name}.{key}")
+
+
+def _check_model(
+    model: str,
+    name: str,
+    overrides: Overrides,
+    config: Mapping[str, Any],
+    environ: Mapping[str, str],
+    table: Mapping[str, Any],
+    is_default: bool,
+) -> None:
+    """A Workers AI model id goes into the URL's path: refuse one that would change the path
+    (`..`) or end it (`?`, `#`), naming where it came from."""
+    if overrides.model:
+        if overrides.model_source:
+            check_model_id(model, overrides.model_source)
+        else:
+            check_model_id(model, "-m", flag=True)
+    elif environ.get("WAI_MODEL"):
+        check_model_id(model, "WAI_MODEL")
+    elif table.get("model"):
+        check_model_id(model, _in_file(f"backends.{name}.model"))
+    elif is_default and config.get("model"):
+        check_model_id(model, _in_file("model"))
