@@ -381,7 +381,10 @@ def test_a_session_model_that_would_change_the_url_names_the_session_file(
 
 
 @pytest.mark.parametrize("variable", ["CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID"])
-@pytest.mark.parametrize("account", ["../../user/tokens/verify", f"{ACCOUNT}?x=1", f"{ACCOUNT}#"])
+@pytest.mark.parametrize(
+    "account",
+    ["../../user/tokens/verify", f"{ACCOUNT}?x=1", f"{ACCOUNT}#", ACCOUNT[:-1], ACCOUNT[:-1] + "g"],
+)
 def test_an_account_id_that_would_change_the_url_is_a_config_error(
     server: WorkersAIServer, monkeypatch: pytest.MonkeyPatch, variable: str, account: str
 ) -> None:

@@ -529,7 +529,7 @@ FULL_CONFIG: dict[str, Any] = {
         "work": {
             "type": "cloudflare",
             "model": FILE_MODEL,
-            "account_id": "file-account",
+            "account_id": "f11e0000000000000000000000000000",
             "api_token": "file-token",
             "base_url": "https://file.example/client/v4",
             "gateway": "gw",
@@ -546,7 +546,7 @@ def test_resolve_takes_everything_from_the_file() -> None:
         type="cloudflare",
         model=FILE_MODEL,
         base_url="https://file.example/client/v4",
-        account_id="file-account",
+        account_id="f11e0000000000000000000000000000",
         api_token="file-token",
         token_source="config file",
         gateway="gw",
@@ -562,8 +562,8 @@ def test_resolve_takes_everything_from_the_file() -> None:
 def test_resolve_prefers_the_environment_to_the_file() -> None:
     env = {
         "WAI_MODEL": ENV_MODEL,
-        "CLOUDFLARE_ACCOUNT_ID": "env-account",
-        "CF_ACCOUNT_ID": "cf-account",
+        "CLOUDFLARE_ACCOUNT_ID": "e0e00000000000000000000000000000",
+        "CF_ACCOUNT_ID": "cf000000000000000000000000000000",
         "CF_API_TOKEN": "cf-token",
         "CLOUDFLARE_API_BASE_URL": "https://env.example/client/v4",
     }
@@ -571,7 +571,7 @@ def test_resolve_prefers_the_environment_to_the_file() -> None:
     assert (backend.name, backend.model, backend.account_id, backend.api_token) == (
         "work",
         ENV_MODEL,
-        "env-account",
+        "e0e00000000000000000000000000000",
         "cf-token",
     )
     assert backend.token_source == "environment"

@@ -77,9 +77,8 @@ def _first(*values: str | None) -> str | None:
 
 # --- what goes into a request's URL or header, checked where it is read -----------------------
 
-# Cloudflare's account ids are 32 hexadecimal digits; what is refused is what could change the
-# URL (tests/settings/test_resolve.py still resolves made-up ids such as "file-account")
-ACCOUNT_ID = re.compile(r"[0-9A-Za-z_-]+")
+# Cloudflare's account ids are 32 hexadecimal digits (anything else could change the URL)
+ACCOUNT_ID = re.compile(r"[0-9a-fA-F]{32}")
 TOKEN_HINT = (
     "an API token is printable ASCII; copy it again from "
     "https://dash.cloudflare.com/profile/api-tokens"
