@@ -1047,3 +1047,27 @@ def test_set_reasoning_effort_for_a_chat_completions_model(
     chat.type("hi")
     assert server.last_body["reasoning_effort"] == "low"
     assert saved(sessions_dir)[f"{today()}-hi"]["params"] == {"reasoning_effort": "low"}
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_stored_text_reaches_a_terminal_with_its_controls_shown(
+    server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    hostile = "clear\x1b[2J title\x1b]0;owned\x07 csi\x9b2J"
+    server.enqueue(Reply.stream(sse(*token_events([hostile]))))
+    chat = Chat()
+    chat.type("/system be \x1b[31mred")
+    chat.type("hi")
+    chat.output()
+    chat.env.stdout = Terminal()  # what the user reads /history and /system on
+
+    chat.type("/history", "/system", "/sessions")
+
+    shown = chat.env.stdout.getvalue()
+    assert "\x1b" not in shown and "\x9b" not in shown and "\x07" not in shown
+    assert "assistant: clear^[[2J title^[]0;owned^G csiM-^[2J\n" in shown
+    assert "be ^[[31mred\n" in shown

@@ -107,6 +107,11 @@ class Environment:
         """Write answer text to stdout as UTF-8 bytes, flushed at once."""
         self.answer_writer()(text)
 
+    def show(self, text: str) -> None:
+        """Write text that came from a model or a server (a stored message, a session's title)
+        to stdout: on a terminal, with its control characters shown rather than obeyed."""
+        self.write_out(visible(text) if self.stdout_isatty else text)
+
     def answer_writer(self) -> Callable[[str], None]:
         """A function that writes text to stdout as UTF-8 bytes and flushes: the per-token path,
         so it does no more than that."""

@@ -176,7 +176,7 @@ class Repl:
 
     def _print_message(self, message: dict[str, Any]) -> None:
         marker = " [interrupted]" if message.get("meta", {}).get("interrupted") else ""
-        self.env.write_out(f"{message['role']}{marker}: {message['content']}\n")
+        self.env.show(f"{message['role']}{marker}: {message['content']}\n")
 
     # --- slash commands ---
 
@@ -224,7 +224,7 @@ class Repl:
     def cmd_system(self, text: str) -> None:
         if not text:
             current = self.conversation.session.system
-            self.env.write_out(f"{current}\n" if current else "(no system message)\n")
+            self.env.show(f"{current}\n" if current else "(no system message)\n")
             return
         self.conversation.set_system(text)
         self.conversation.save_settings()
@@ -282,7 +282,7 @@ class Repl:
         if not sessions:
             self.env.notice("no saved sessions yet")
         for session in sessions:
-            self.env.write_out(f"{session.name}  ({session.turns_text}) {session.title}\n")
+            self.env.show(f"{session.name}  ({session.turns_text}) {session.title}\n")
 
     def cmd_load(self, name: str) -> None:
         if not name:
@@ -309,7 +309,7 @@ class Repl:
     def cmd_reasoning(self, _: str) -> None:
         reasoning = self.conversation.session.last_reasoning()
         if reasoning:
-            self.env.write_out(reasoning.rstrip("\n") + "\n")
+            self.env.show(reasoning.rstrip("\n") + "\n")
         else:
             self.env.notice("the last answer came with no reasoning")
 
