@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import select
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import popen_wai, wai_process
-from tests.servers.workers_ai import Reply, WorkersAIServer, sse
+from tests.servers.workers_ai import Reply, WorkersAIServer, sse, token_events
 
 TIMEOUT = 30.0
 
@@ -80,3 +81,25 @@ def test_tokens_are_flushed_as_they_arrive(
     assert process.returncode == 0, err
     assert shown + out == b"First token, then the rest."
     assert err == b""
+
+
+def test_a_reader_that_leaves_still_gets_the_exchange_saved(
+    server: WorkersAIServer, isolated: Path
+) -> None:
+    first = sse(*token_events(["Hello"]), done=False)
+    rest = sse(*token_events([", world", "!"]))
+    server.enqueue(Reply(chunks=[first, rest], pause_before=[1]))
+    process = popen_wai("ask", "--session", "left", "hi")
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read(3) == b"Hel"  # `| head -c 3`: it read what it wanted...
+    process.stdout.close()  # ... and left
+    server.gate.release()
+
+    assert process.wait(TIMEOUT) == 141  # quietly, as for any closed pipe
+    assert process.stderr.read() == b""
+    saved = json.loads((isolated / "data" / "sessions" / "left.json").read_text())
+    assert [(m["role"], m["content"]) for m in saved["messages"]] == [
+        ("user", "hi"),
+        ("assistant", "Hello, world"),  # what arrived, up to the write that found it gone
+    ]
+    assert saved["messages"][1]["meta"]["interrupted"] is True

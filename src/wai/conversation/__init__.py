@@ -16,7 +16,7 @@ from wai.backends.base import Backend, ModelInfo, Request, TurnResult
 from wai.backends.catalogue import CatalogueCache, find
 from wai.conversation.retirement import retirement_notice
 from wai.conversation.store import Session, SessionStore, check_name, name_from, now
-from wai.conversation.turn import run_turn
+from wai.conversation.turn import ReaderLeft, run_turn
 from wai.conversation.window import fit_messages
 from wai.environment import Environment
 from wai.errors import ConfigError, UsageError
@@ -296,7 +296,12 @@ class Conversation:
         if self.persistent:  # no answer is paid for that could not be kept
             self.store.check_writable(self.session, more=len(prompt.encode()))
         sent_at = now()
-        result = run_turn(self.backend, request, renderer, self.env)
+        try:
+            result = run_turn(self.backend, request, renderer, self.env)
+        except ReaderLeft as left:  # nobody reads the answer any more, but it is kept
+            if left.result.text or left.result.reasoning:
+                self._record(prompt, left.result, sent_at, replace_last=replace_last)
+            raise
         if result.finish_reason == "length" and result.text:
             self.env.notice(
                 f"the answer was cut at max_tokens ({request.params.get('max_tokens')}); "

@@ -33,6 +33,7 @@ def run_turn(
     usage: Usage | None = None
     reason: str | None = None
     error: WaiError | None = None
+    reader_left: BrokenPipeError | None = None
     spinner = Spinner(env)
     spinner.start()
     try:
@@ -63,6 +64,8 @@ def run_turn(
                         spinner.start()
     except KeyboardInterrupt:
         reason = "interrupted"
+    except BrokenPipeError as gone:  # the reader left (`| head`): what arrived is still kept
+        reason, reader_left = "interrupted", gone
     except WaiError as failure:
         reason, error = "error", failure
     finally:
@@ -77,7 +80,19 @@ def run_turn(
         renderer.finish(result)
     except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) while the last of it is drawn: all of the
         result = result._replace(finish_reason="interrupted")  # answer is kept, marked so
+    except BrokenPipeError as gone:
+        reader_left = reader_left or gone
+    if reader_left is not None:
+        raise ReaderLeft(result) from reader_left
     return result
+
+
+class ReaderLeft(BrokenPipeError):
+    """stdout's reader went away during the turn: `result` is what arrived, to be kept."""
+
+    def __init__(self, result: TurnResult):
+        super().__init__("the reader of the answer went away")
+        self.result = result
 
 
 def no_text_error(reason: str, reasoning: str, max_tokens: object) -> BackendError:
