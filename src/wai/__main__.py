@@ -5,6 +5,7 @@ import sys
 
 
 def run() -> None:
+    _refuse_undecodable(sys.argv[1:])
     # Importing typer and wai allocates tens of thousands of objects and frees none of them, so
     # the collector's passes over them are wasted work: ~10 ms of every start. It is turned back
     # on once the command is built, with everything built so far moved out of its way.
@@ -26,6 +27,23 @@ def run() -> None:
         if status != code:
             raise SystemExit(status) from None  # 143 or 129, not Ctrl-C's 130
         raise
+
+
+def _refuse_undecodable(args: list[str]) -> None:
+    """Python hands over argv bytes that are not UTF-8 as lone surrogates, which nothing can
+    send or save: a usage error, before anything else, naming the bytes."""
+    import os
+
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            sys.stderr.write(
+                f"wai: error: an argument is not UTF-8: {os.fsencode(arg)!r}\n"
+                "hint: wai reads its arguments as UTF-8; check the encoding of the terminal or "
+                "the script\n"
+            )
+            raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

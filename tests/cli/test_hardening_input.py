@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -459,3 +460,32 @@ def test_a_local_server_takes_any_model_id_in_the_body(
     wai("ask", "--no-stream", "-m", model, "hi")  # not one the server has: what counts is sent
     assert openai_server.requests[-1].body["model"] == model
     assert openai_server.requests[-1].path == "/v1/chat/completions"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [b"ask", b"--no-save", b"caf\xe9"],
+        [b"ask", b"-m", b"@cf/x\xff", b"hi"],
+        [b"sessions", b"show", b"a\xff"],
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_a_usage_error(
+    server: WorkersAIServer, isolated: Path, args: list[bytes]
+) -> None:
+    bad = next(arg for arg in args if not arg.isascii())
+    completed = subprocess.run(
+        [sys.executable.encode(), b"-m", b"wai", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert (completed.returncode, completed.stdout) == (2, b"")
+    assert completed.stderr == (
+        f"wai: error: an argument is not UTF-8: {bad!r}\n".encode()
+        + b"hint: wai reads its arguments as UTF-8; check the encoding of the terminal or the "
+        b"script\n"
+    )
+    assert server.requests == []
+    assert not (isolated / "data").exists()
