@@ -623,7 +623,7 @@ def test_show_request_names_the_key_without_showing_it(
     assert outcome(run) == (
         0,
         f"curl -sN -X POST {openai_server.base_url}/chat/completions \\\n"
-        '  -H "Authorization: Bearer $API_KEY" \\\n'
+        "  -H 'Authorization: Bearer '\"$API_KEY\" \\\n"
         "  -H 'Content-Type: application/json' \\\n"
         "  -H 'Accept: text/event-stream' \\\n"
         f"  -d '{json.dumps(body)}'\n",

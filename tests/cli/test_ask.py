@@ -222,7 +222,7 @@ def test_show_request_prints_curl_and_sends_nothing(server: WorkersAIServer) -> 
     )
     assert run.stdout == (
         f"curl -sN -X POST {url} \\\n"
-        '  -H "Authorization: Bearer $CLOUDFLARE_API_TOKEN" \\\n'
+        "  -H 'Authorization: Bearer '\"$CLOUDFLARE_API_TOKEN\" \\\n"
         "  -H 'Content-Type: application/json' \\\n"
         "  -H 'Accept: text/event-stream' \\\n"
         f"  -d '{body}'\n"

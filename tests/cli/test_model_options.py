@@ -189,7 +189,7 @@ def test_show_request_shows_the_options_in_the_body(server: WorkersAIServer) -> 
     assert (run.exit_code, run.stderr) == (0, "")
     assert run.stdout == (
         f"curl -sN -X POST {url} \\\n"
-        '  -H "Authorization: Bearer $CLOUDFLARE_API_TOKEN" \\\n'
+        "  -H 'Authorization: Bearer '\"$CLOUDFLARE_API_TOKEN\" \\\n"
         "  -H 'Content-Type: application/json' \\\n"
         "  -H 'Accept: text/event-stream' \\\n"
         f"  -d '{sent}'\n"

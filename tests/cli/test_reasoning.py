@@ -404,7 +404,7 @@ def test_gpt_oss_show_request_is_a_curl_to_that_endpoint(server: WorkersAIServer
     )
     assert outcome(done) == answered(
         f"curl -sN -X POST {url} \\\n"
-        '  -H "Authorization: Bearer $CLOUDFLARE_API_TOKEN" \\\n'
+        "  -H 'Authorization: Bearer '\"$CLOUDFLARE_API_TOKEN\" \\\n"
         "  -H 'Content-Type: application/json' \\\n"
         "  -H 'Accept: text/event-stream' \\\n"
         f"  -d '{body}'\n"

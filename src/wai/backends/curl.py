@@ -38,7 +38,7 @@ def _quote(text: str) -> str:
 
 def _authorization(variable: str) -> str:
     if VARIABLE.fullmatch(variable):
-        return f'-H "Authorization: Bearer ${variable}"'
+        return f"-H 'Authorization: Bearer '\"${variable}\""
     return f"-H {shlex.quote('Authorization: Bearer ')}{shlex.quote(variable)}"
 
 
