@@ -18,7 +18,15 @@ from hypothesis import strategies as st
 
 from tests.conftest import wai
 from tests.conversation.test_conversation import sessions_dir
-from tests.servers.hostile import HostileServer, Script, head, huge_line, pieces, trickle
+from tests.servers.hostile import (
+    HostileServer,
+    Script,
+    delayed,
+    head,
+    huge_line,
+    pieces,
+    trickle,
+)
 from wai.backends.answers import events_from_response
 from wai.backends.http import RetryPolicy
 from wai.backends.openai import OpenAIBackend
@@ -270,3 +278,29 @@ def test_any_json_gives_events_or_wais_errors(values: list[Any], stream: bool) -
         decoded(body, "text/event-stream")
     else:
         decoded(json.dumps(values[0]).encode(), "application/json")
+
+
+# --- 9: connect_timeout bounds the wait for a streamed answer's response --------------------
+
+
+def test_a_server_that_never_answers_a_streamed_request_times_out_at_connect_timeout(
+    hostile: Any,
+) -> None:
+    server = hostile(trickle(b"", b"", 0.2), connect_timeout=1, read_timeout=60, retries=0)
+    run = wai("ask", "--plain", "--no-save", "hi")
+    assert outcome(run) == (
+        4,
+        "",
+        f"wai: error: {where(server)} sent no response within 1 s\n"
+        "hint: the server may be overloaded; raise connect_timeout with "
+        "`wai config set connect_timeout SECONDS`\n",
+    )
+
+
+def test_a_whole_answer_may_take_longer_than_connect_timeout(hostile: Any) -> None:
+    body = b'{"choices": [{"message": {"content": "Hi"}, "finish_reason": "stop"}]}'
+    late = head(content_type="application/json", extra=f"Content-Length: {len(body)}\r\n")
+    server = hostile(delayed(late + body, 1.5), connect_timeout=1, read_timeout=60, retries=0)
+    run = wai("ask", "--plain", "--no-save", "--no-stream", "hi")
+    assert outcome(run) == (0, "Hi", "")
+    assert len(server.requests) == 1

@@ -55,6 +55,16 @@ def trickle(prefix: bytes, drip: bytes, every: float) -> Script:
     return script
 
 
+def delayed(data: bytes, seconds: float) -> Script:
+    """Send nothing for `seconds` (a model generating a whole answer), then `data`."""
+
+    def script(stopping: threading.Event) -> Iterator[bytes]:
+        if not stopping.wait(seconds):
+            yield data
+
+    return script
+
+
 class HostileServer:
     """Answers each connection on 127.0.0.1 with `script` (the request is read and kept first);
     a client that leaves ends the answer quietly. `sent` counts the body bytes that went out."""

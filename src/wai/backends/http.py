@@ -159,14 +159,21 @@ def parse_retry_after(value: str | None) -> float | None:
 def _timeout_error(error: Exception, host: str, policy: RetryPolicy) -> NetworkError:
     import httpx
 
+    from wai.backends.transport import NoEvent, NoResponse
+
+    if isinstance(error, NoResponse):
+        return NetworkError(
+            f"{host} sent no response within {policy.connect_timeout:g} s",
+            hint="the server may be overloaded; raise connect_timeout with "
+            "`wai config set connect_timeout SECONDS`",
+            retryable=True,
+        )
     if isinstance(error, httpx.ConnectTimeout):
         return NetworkError(
             f"could not connect to {host} within {policy.connect_timeout:g} s",
             hint="check your network connection",
             retryable=True,
         )
-    from wai.backends.transport import NoEvent
-
     silent = "no event" if isinstance(error, NoEvent) else "nothing"  # bytes, comments at most
     return NetworkError(
         f"{host} sent {silent} for {policy.read_timeout:g} s",

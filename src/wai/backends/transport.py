@@ -50,6 +50,10 @@ def client(timeout: httpx.Timeout, url: str) -> httpx.Client:
     return httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
 
 
+class NoResponse(httpx.ConnectTimeout):
+    """A streamed request's response (its status and headers) did not come in connect_timeout."""
+
+
 class NoEvent(httpx.ReadTimeout):
     """An event stream sent no event (bytes, comments perhaps, but no event) for read_timeout."""
 
@@ -178,7 +182,10 @@ class StdlibTransport(httpx.BaseTransport):
                 connection.connect()
             sock = connection.sock
             assert sock is not None
-            sock.settimeout(timeouts.get("read"))
+            # A streamed answer's headers come before the model's first token: waiting for them
+            # is part of reaching the server (connect_timeout). A whole answer's come after it.
+            streamed = "text/event-stream" in request.headers.get("accept", "")
+            sock.settimeout(timeouts.get("connect" if streamed else "read"))
             with _mapped(read=True):
                 target = url.raw_path.decode("ascii")
                 connection.putrequest(
@@ -187,7 +194,13 @@ class StdlibTransport(httpx.BaseTransport):
                 for name, value in request.headers.raw:
                     connection.putheader(name, value)
                 connection.endheaders(request.read() or None)
-                response = connection.getresponse()
+                try:
+                    response = connection.getresponse()
+                except TimeoutError as error:
+                    if streamed:
+                        raise NoResponse(str(error) or "no response") from error
+                    raise
+            sock.settimeout(timeouts.get("read"))
         except BaseException:
             connection.close()
             raise
