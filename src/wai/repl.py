@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
+import termios
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -60,7 +62,7 @@ class Repl:
 
         `terminal`: where to read from when stdin is not one (/dev/tty); None means stdin.
         SIGTERM or SIGHUP (`signals.Terminated`) ends it, at the prompt or once the answer it
-        stopped has been saved; prompt-toolkit gives the terminal back as it leaves."""
+        stopped has been saved; the terminal's modes are given back as they were."""
         if self.conversation.session.messages:
             self._show_recent()
         if first_message is not None:
@@ -69,6 +71,10 @@ class Repl:
             if terminal is None and not self.env.stdin_isatty:
                 return
         prompt = self._prompt_session(terminal)
+        with _tty_restored(terminal if terminal is not None else self.env.stdin):
+            self._read(prompt)
+
+    def _read(self, prompt: Any) -> None:
         while True:
             try:
                 text = prompt.prompt(self._prompt_message, bottom_toolbar=self._toolbar)
@@ -335,6 +341,23 @@ class Repl:
         output.erase_screen()
         output.cursor_goto(0, 0)
         output.flush()
+
+
+@contextlib.contextmanager
+def _tty_restored(stream: IO[Any]) -> Iterator[None]:
+    """The terminal's modes as they were on entry, however the prompt is left: a signal that
+    lands while prompt-toolkit holds the terminal in raw mode may leave it so (3.0.40 does)."""
+    try:
+        fd = stream.fileno()
+        saved = termios.tcgetattr(fd)
+    except (AttributeError, OSError, ValueError, termios.error):
+        yield  # not a terminal: nothing to give back
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def edit_in_editor(env: Environment) -> str:
