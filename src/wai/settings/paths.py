@@ -6,13 +6,19 @@ import os
 from pathlib import Path
 
 
-def config_dir() -> Path:
-    override = os.environ.get("WAI_CONFIG_DIR")
+def _directory(variable: str, kind: str) -> Path:
+    """The directory `variable` names, else platformdirs' user directory of that kind (imported
+    only then: a start with every variable set never loads it)."""
+    override = os.environ.get(variable)
     if override:
         return Path(override)
-    from platformdirs import user_config_dir
+    import platformdirs
 
-    return Path(user_config_dir("wai", appauthor=False))
+    return Path(getattr(platformdirs, f"user_{kind}_dir")("wai", appauthor=False))
+
+
+def config_dir() -> Path:
+    return _directory("WAI_CONFIG_DIR", "config")
 
 
 def config_path() -> Path:
@@ -20,19 +26,9 @@ def config_path() -> Path:
 
 
 def data_dir() -> Path:
-    override = os.environ.get("WAI_DATA_DIR")
-    if override:
-        return Path(override)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("wai", appauthor=False))
+    return _directory("WAI_DATA_DIR", "data")
 
 
 def cache_dir() -> Path:
-    """What wai may rebuild at any time (the model catalogue): WAI_CACHE_DIR, else platformdirs'."""
-    override = os.environ.get("WAI_CACHE_DIR")
-    if override:
-        return Path(override)
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("wai", appauthor=False))
+    """What wai may rebuild at any time (the model catalogue)."""
+    return _directory("WAI_CACHE_DIR", "cache")
