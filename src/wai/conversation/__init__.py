@@ -249,16 +249,9 @@ class Conversation:
         # A saved conversation asks for the same replica every turn, so that its prompt cache
         # holds the history; a conversation that is not kept has nothing to reuse.
         affinity = self.session.affinity if self.persistent else None
-        if raw:
-            return Request(
-                prompt=prompt,
-                params=params,
-                stream=stream,
-                response_format=response_format,
-                affinity=affinity,
-            )
         return Request(
-            messages=tuple(fit.messages),
+            messages=() if raw else tuple(fit.messages),
+            prompt=prompt if raw else None,
             params=params,
             stream=stream,
             response_format=response_format,
