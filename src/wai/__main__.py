@@ -38,10 +38,15 @@ def _refuse_undecodable(args: list[str]) -> None:
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
-            sys.stderr.write(
-                f"wai: error: an argument is not UTF-8: {os.fsencode(arg)!r}\n"
-                "hint: wai reads its arguments as UTF-8; check the encoding of the terminal or "
-                "the script\n"
+            from wai.environment import Environment
+            from wai.errors import UsageError
+
+            Environment().report(
+                UsageError(
+                    f"an argument is not UTF-8: {os.fsencode(arg)!r}",
+                    hint="wai reads its arguments as UTF-8; check the encoding of the terminal "
+                    "or the script",
+                )
             )
             raise SystemExit(2) from None
 

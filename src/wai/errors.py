@@ -12,16 +12,31 @@ EXIT_INTERRUPTED = 130
 
 
 class WaiError(Exception):
-    """An error meant for the user: printed as `wai: error: MESSAGE` and `hint: HINT`."""
+    """An error meant for the user: printed as `wai: error: MESSAGE` and `hint: HINT`.
+
+    `repl_hint` says the same as `hint` for someone inside `wai chat`, where a flag such as
+    `-m MODEL` is a slash command (`/model ID`); the Environment picks the one that fits."""
 
     exit_code = EXIT_BACKEND
 
-    def __init__(self, message: str, hint: str | None = None, exit_code: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        exit_code: int | None = None,
+        *,
+        repl_hint: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.repl_hint = repl_hint
         if exit_code is not None:
             self.exit_code = exit_code
+
+    def hint_for(self, in_repl: bool) -> str | None:
+        """The hint phrased for the shell, or for the REPL when `in_repl` and it has one."""
+        return self.repl_hint if in_repl and self.repl_hint is not None else self.hint
 
 
 class UsageError(WaiError):
@@ -45,8 +60,9 @@ class BackendError(WaiError):
         *,
         retryable: bool = False,
         retry_after: float | None = None,
+        repl_hint: str | None = None,
     ):
-        super().__init__(message, hint, exit_code)
+        super().__init__(message, hint, exit_code, repl_hint=repl_hint)
         self.retryable = retryable
         self.retry_after = retry_after
 

@@ -54,7 +54,7 @@ def lines(*items: str) -> str:
 
 
 def retry_notice(message: str, attempt: int) -> str:
-    return f"wai: {message}; retrying in 0.0 s (attempt {attempt} of 3)"
+    return f"wai: {message.rstrip('.')}; retrying in 0.0 s (attempt {attempt} of 3)"
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def chat_body(model: str, *messages: dict[str, str], **params: Any) -> dict[str,
 
 
 def retry_notice(message: str, attempt: int) -> str:
-    return f"wai: {message}; retrying in 0.0 s (attempt {attempt} of 3)"
+    return f"wai: {message.rstrip('.')}; retrying in 0.0 s (attempt {attempt} of 3)"
 
 
 def saved_sessions(isolated: Path) -> list[dict[str, Any]]:

@@ -29,10 +29,8 @@ def test_unknown_shell_is_a_usage_error() -> None:
     run = wai("completions", "tcsh")
     assert (run.exit_code, run.stdout) == (2, "")
     assert run.stderr == (
-        "Usage: wai completions [OPTIONS] {shell}:<bash|zsh|fish>\n"
-        "Try 'wai completions -h' for help.\n"
-        "\n"
-        "Error: Invalid value for 'shell': 'tcsh' is not one of 'bash', 'zsh', 'fish'.\n"
+        "wai: error: invalid value for 'shell': 'tcsh' is not one of 'bash', 'zsh', 'fish'\n"
+        "hint: `wai completions --help` shows how to use it\n"
     )
 
 

@@ -391,8 +391,11 @@ def test_a_bad_token_typed_at_a_terminal_stores_nothing(
     assert child.exitstatus == 3
     output = transcript.getvalue()
     assert BAD_TOKEN not in output
+    coloured = REFUSED.replace("wai: error:", "\x1b[1;31mwai: error:\x1b[0m").replace(
+        "hint:", "\x1b[36mhint:\x1b[0m"
+    )  # the labels, on a terminal
     assert output == (
-        f"Cloudflare account id: {ACCOUNT}\r\nAPI token: \r\n" + REFUSED.replace("\n", "\r\n")
+        f"Cloudflare account id: {ACCOUNT}\r\nAPI token: \r\n" + coloured.replace("\n", "\r\n")
     )
     assert not config_file.exists()
 

@@ -141,7 +141,8 @@ def test_ctrl_d_keeps_the_model_and_gives_the_hint(
     terminal = Terminal()
     terminal.child.expect_exact(PROMPT)
     terminal.child.sendeof()
-    assert terminal.end() == shown(config_file) + f"{PROMPT}\n" + CHOOSE
+    hint = CHOOSE.replace("hint:", "\x1b[36mhint:\x1b[0m")  # its label coloured, on a terminal
+    assert terminal.end() == shown(config_file) + f"{PROMPT}\n" + hint
     assert config_file.read_bytes() == (  # the login is stored, nothing else changed
         OTHER_KEYS + f'account_id = "{ACCOUNT}"\napi_token = "{TOKEN}"\n'.encode()
     )

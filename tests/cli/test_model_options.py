@@ -170,9 +170,8 @@ def test_an_option_without_a_value_is_a_typer_usage_error(server: WorkersAIServe
     run = ask("hi", "-o", "temperature")
     assert_refused(
         run,
-        "Usage: wai ask [OPTIONS] [PROMPT]\n"
-        "Try 'wai ask -h' for help.\n\n"
-        "Error: Invalid value for '-o' / '--option': 'temperature' needs a VALUE: -o KEY VALUE\n",
+        "wai: error: invalid value for '-o' / '--option': 'temperature' needs a VALUE: "
+        "-o KEY VALUE\nhint: `wai ask --help` shows how to use it\n",
         server,
     )
 
@@ -388,8 +387,9 @@ def test_a_real_process_pairs_key_and_value(server: WorkersAIServer) -> None:
 def test_a_real_process_without_a_value_is_a_usage_error(server: WorkersAIServer) -> None:
     done = wai_process("ask", "--no-save", "hi", "-o", "temperature")
     assert done.returncode == 2
-    assert done.stderr.decode().endswith(
-        "Error: Invalid value for '-o' / '--option': 'temperature' needs a VALUE: -o KEY VALUE\n"
+    assert done.stderr.decode() == (
+        "wai: error: invalid value for '-o' / '--option': 'temperature' needs a VALUE: "
+        "-o KEY VALUE\nhint: `wai ask --help` shows how to use it\n"
     )
     assert server.requests == []
 

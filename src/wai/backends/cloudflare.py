@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
 TOKEN_PAGE = "https://dash.cloudflare.com/profile/api-tokens"
+# Missing credentials, said inside `wai chat`: log in from a shell, or chat with a local server.
+LOGIN_OR_LOCAL = "run `wai login` in a shell, or switch to a local server with /backend NAME"
 CATALOGUE_PAGE_SIZE = 50
 MAX_CATALOGUE_PAGES = 20
 
@@ -251,12 +253,14 @@ class CloudflareBackend:
             raise ConfigError(
                 "no Cloudflare account id is configured",
                 hint="run `wai login`, or export CLOUDFLARE_ACCOUNT_ID=...",
+                repl_hint=LOGIN_OR_LOCAL,
             )
         if not s.api_token:
             raise ConfigError(
                 "no Cloudflare API token is configured",
                 hint=f"create one with Workers AI Read and Edit permissions at {TOKEN_PAGE}, then "
                 f"run `wai login` (or export {TOKEN_ENV}=...)",
+                repl_hint=LOGIN_OR_LOCAL,
             )
 
     def events(self, response: httpx.Response, *, thinking_opened: bool = False) -> Iterator[Event]:
@@ -272,6 +276,7 @@ class CloudflareBackend:
             "`wai models` lists the current ones; pick one with `-m MODEL` or "
             "`wai config set model MODEL`"
         )
+        switch_model = "`wai models` lists the current ones; switch with /model ID"
         if code in (1000, 10000):  # 1000: /user/tokens/verify's "Invalid API Token"
             return BackendError(
                 f"Cloudflare refused the API token: {message}",
@@ -290,16 +295,23 @@ class CloudflareBackend:
             date = re.search(r"deprecated on ([^\s.]+(?:\.\d+)*)", message)
             when = f" on {date.group(1)}" if date else ""
             return BackendError(
-                f"the model {model} was retired by Cloudflare{when}", hint=pick_model
+                f"the model {model} was retired by Cloudflare{when}",
+                hint=pick_model,
+                repl_hint=switch_model,
             )
         if code in (5007, 3042):
-            return BackendError(f"the model {model} is not available: {message}", hint=pick_model)
+            return BackendError(
+                f"the model {model} is not available: {message}",
+                hint=pick_model,
+                repl_hint=switch_model,
+            )
         if code == 3010:
             return BackendError(f"Workers AI rejected the input: {message}")
         if code == 3006:
             return BackendError(
                 f"the conversation is too long for {model}: {message}",
                 hint="shorten the input or lower --max-tokens",
+                repl_hint="shorten the input or lower max_tokens with /set max_tokens N",
             )
         if code in (3007, 3008):
             return BackendError(
@@ -321,7 +333,9 @@ class CloudflareBackend:
             )
         if code == 5035:
             return BackendError(
-                f"the model {model} needs the Workers Paid plan: {message}", hint=pick_model
+                f"the model {model} needs the Workers Paid plan: {message}",
+                hint=pick_model,
+                repl_hint=switch_model,
             )
         if code == 5016:
             return BackendError(

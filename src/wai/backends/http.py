@@ -98,6 +98,8 @@ def stream_call(
                     raise StreamInterrupted(
                         f"the answer is incomplete: {failure.message}",
                         hint="what arrived is kept above; ask again to get a whole answer",
+                        repl_hint="what arrived is kept above; /continue resumes it, /retry "
+                        "asks again",
                     ) from None
                 failure.exit_code = EXIT_BACKEND  # an error event ended a started answer
                 raise failure
@@ -107,8 +109,8 @@ def stream_call(
                 raise failure
             attempt += 1
             delay = _delay(attempt, failure.retry_after, policy.backoff)
-            yield Notice(
-                f"{failure.message}; retrying in {delay:.1f} s "
+            yield Notice(  # "please try again." does not end in ".;"
+                f"{failure.message.rstrip('.')}; retrying in {delay:.1f} s "
                 f"(attempt {attempt} of {policy.retries})"
             )
             time.sleep(delay)

@@ -73,6 +73,7 @@ class OpenAIBackend:
                 raise BackendError(
                     f"{self.endpoint.where} offers no models",
                     hint="load a model into the server, or name one with -m MODEL",
+                    repl_hint="load a model into the server, or name one with /model ID",
                 )
             self._model = models[0].id
             self.picked = models[0]
@@ -181,6 +182,8 @@ class OpenAIBackend:
             return BackendError(
                 text,
                 hint=f"`wai models -b {self.name}` lists the models it has; pick one with -m",
+                repl_hint=f"`wai models -b {self.name}` lists the models it has; switch with "
+                "/model ID",
             )
         refused = (
             f"check backends.{self.name}.api_key (`wai config set backends.{self.name}.api_key "

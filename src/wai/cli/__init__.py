@@ -3,10 +3,12 @@
 import functools
 import importlib
 import os
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from wai import __version__
 from wai.cli import completions
@@ -29,6 +31,47 @@ def root(
     ] = False,
 ) -> None:
     ctx.obj = {"debug": debug}
+
+
+class WaiGroup(TyperGroup):
+    """The root command: Typer's own errors (`--nope`, a missing argument, a bad choice, an
+    unknown command) are reported as wai reports its own, `wai: error: ...` and a `hint:`
+    naming the command's --help, with the same exit status (2 for a usage error).
+
+    In standalone mode (the console script, and CliRunner) it runs Typer's `main` with
+    `standalone_mode=False`, which hands those errors back as exceptions, and does the rest of
+    what standalone mode does: exit with the status. `--help` and completion are untouched.
+
+    Typer's errors are its vendored Click's ClickException and the usage errors under it,
+    which Typer does not export (0.28 bases them on typer.TyperException, 0.27 on Exception):
+    they are told by what they have, an integer `exit_code` and `format_message()`. Whatever
+    else escapes a command (its own errors are reported inside it) is a bug, raised as it is."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            status = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.Abort:  # input ended inside a Typer prompt (Ctrl-D)
+            from wai.cli.common import report_aborted
+
+            sys.exit(report_aborted())
+        except Exception as error:
+            if not _is_typer_error(error):
+                raise
+            from wai.cli.common import exit_for_typer_error
+
+            argv = kwargs.get("args", args[0] if args else None)
+            named = invoked_command(list(argv if argv is not None else sys.argv[1:]))
+            sys.exit(exit_for_typer_error(error, f"wai {named}" if named else "wai"))
+        # What the command returned (wai's return nothing), or the status of a typer.Exit.
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+def _is_typer_error(error: Exception) -> bool:
+    return isinstance(getattr(error, "exit_code", None), int) and callable(
+        getattr(error, "format_message", None)
+    )
 
 
 COMMANDS = {  # name: "module:attribute" in wai.cli, a command function or a Typer group
@@ -58,6 +101,7 @@ def build_app(only: str | None = None) -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
+        cls=WaiGroup,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback()(root)

@@ -62,12 +62,14 @@ def run_chat(
     conversation = Conversation.open(env, overrides, config, name=session, resume_last=resume_last)
     repl = Repl(env, conversation, overrides)
     if env.stdin_isatty:
+        env.in_repl = True  # from here on, hints name slash commands (/model ID, /set ...)
         repl.run(first_message)
         return
     with _open_terminal() as terminal:
         if first_message is None and terminal is None:
             env.notice("nothing piped in and no terminal to read from")
             return
+        env.in_repl = terminal is not None  # piped text with no terminal is a one-shot
         repl.run(first_message, terminal)
 
 

@@ -237,8 +237,7 @@ def _ask_number(env: Environment, count: int) -> int | None:
 
 
 def _hint(env: Environment) -> None:
-    env.stderr.write(f"hint: {CHOOSE_HINT}\n")
-    env.stderr.flush()
+    env.hint(CHOOSE_HINT)
 
 
 def _at_terminal(env: Environment) -> bool:

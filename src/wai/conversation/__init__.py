@@ -143,12 +143,21 @@ class Conversation:
             return self.model_info.reasons
         return model_facts(self.settings.backend.model).reasons
 
-    def switch(self, *, params: Mapping[str, Any] | None = None, **changes: Any) -> None:
-        """Change the backend, model or params for the next turns (`/model`, `/set`, ...);
-        a change that does not resolve leaves everything as it was."""
+    def switch(
+        self,
+        *,
+        params: Mapping[str, Any] | None = None,
+        unset: tuple[str, ...] = (),
+        **changes: Any,
+    ) -> None:
+        """Change the backend, model or params for the next turns (`/model`, `/set`, ...), or
+        drop the params named in `unset` (`/unset`); a change that does not resolve leaves
+        everything as it was."""
         before = (self.overrides, self.params)
         self.overrides = self.overrides._replace(**changes)
         self.params = {**self.params, **(params or {})}
+        for name in unset:
+            self.params.pop(name, None)
         try:
             self._resolve()
         except BaseException:
@@ -298,7 +307,7 @@ class Conversation:
         if result.finish_reason == "length" and result.text:
             self.env.notice(
                 f"the answer was cut at max_tokens ({request.params.get('max_tokens')}); "
-                "raise --max-tokens"
+                + self.env.phrased("raise --max-tokens", "raise it with /set max_tokens N")
             )
         if result.text or result.reasoning:
             self._record(prompt, result, sent_at, replace_last=replace_last)

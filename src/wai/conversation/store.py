@@ -182,7 +182,11 @@ def _broken(path: Path, why: str) -> ConfigError:
 
 
 def _unknown(name: str) -> UsageError:
-    return UsageError(f"no session named {name!r}", hint="`wai sessions list` shows the sessions")
+    return UsageError(
+        f"no session named {name!r}",
+        hint="`wai sessions list` shows the sessions",
+        repl_hint="/sessions lists them",
+    )
 
 
 def check_name(name: str) -> str:

@@ -102,9 +102,12 @@ def no_text_error(reason: str, reasoning: str, max_tokens: object) -> BackendErr
         return BackendError(
             f"the answer was cut at max_tokens ({max_tokens}) {while_doing}",
             hint="raise --max-tokens",
+            repl_hint="raise it with /set max_tokens N",
         )
-    if reasoning:
-        return BackendError(
-            "the model sent its reasoning but no answer", hint="ask again, or raise --max-tokens"
-        )
-    return BackendError("the model sent an empty answer", hint="ask again, or raise --max-tokens")
+    return BackendError(
+        "the model sent its reasoning but no answer"
+        if reasoning
+        else "the model sent an empty answer",
+        hint="ask again, or raise --max-tokens",
+        repl_hint="ask again, or raise max_tokens with /set max_tokens N",
+    )

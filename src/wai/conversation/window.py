@@ -140,6 +140,8 @@ def fit_messages(
             f"of {window} tokens must also hold the {answer} tokens of the answer",
             hint="shorten the input"
             + (" or lower --max-tokens" if chosen and fixed < window else ""),
+            repl_hint="shorten the input"
+            + (" or lower it with /set max_tokens N" if chosen and fixed < window else ""),
         )
     room = window - answer - fixed
     kept: list[Message] = []

@@ -196,10 +196,11 @@ class Repl:
             Command("backend", "[NAME]", "show or switch the backend", self.cmd_backend),
             Command(
                 "set",
-                "KEY VALUE",
-                "set a parameter or any body field (/set alone lists them)",
+                "KEY [VALUE]",
+                "set a parameter or any body field; KEY alone removes it (/set lists them)",
                 self.cmd_set,
             ),
+            Command("unset", "KEY", "remove a parameter or body field", self.cmd_unset),
             Command("retry", "", "regenerate the last answer", self.cmd_retry),
             Command("undo", "", "drop the last exchange", self.cmd_undo),
             Command("history", "", "show this session's messages", self.cmd_history),
@@ -255,22 +256,55 @@ class Repl:
 
     def cmd_set(self, argument: str) -> None:
         """`/set KEY VALUE`: a known parameter (range-checked) or any body field, as `-o` takes
-        it; VALUE is JSON where it parses as JSON, else a string."""
+        it; VALUE is JSON where it parses as JSON, else a string. `/set KEY` alone removes it,
+        as `/unset KEY` does."""
         if not argument:
             params = self.conversation.settings.params
             self.env.write_out("".join(f"{k} = {shown_value(v)}\n" for k, v in params.items()))
             return
         key, _, value = argument.partition(" ")
         if not value.strip():
-            raise UsageError(
-                f"usage: /set KEY VALUE, with KEY one of {', '.join(PARAMS)}, "
-                "or any other field of the request body"
-            )
+            self.cmd_unset(key)
+            return
         name = param_name(key)
         checked = check_param(name, parse_option_value(value.strip()), key)
         self.conversation.switch(params={name: checked})
         self.conversation.save_settings()
         self.env.notice(f"{name} = {shown_value(checked)}")
+
+    def cmd_unset(self, argument: str) -> None:
+        """`/unset KEY`: remove a parameter chosen for this conversation (by /set, a flag or the
+        session), here and from the session's saved params: the next request goes without it,
+        or with the config file's value or wai's default, which the notice names."""
+        if not argument or " " in argument:
+            raise UsageError(
+                f"usage: /unset KEY, with KEY one of {', '.join(PARAMS)}, "
+                "or any other field of the request body",
+                hint="/set lists the ones in use",
+            )
+        name = param_name(argument)
+        conversation = self.conversation
+        if name not in conversation.params:
+            value = conversation.settings.params.get(name)
+            if value is None:
+                raise UsageError(f"{name} is not set", hint="/set lists the ones in use")
+            if name in conversation.config.get("params", {}):
+                raise UsageError(
+                    f"{name} = {shown_value(value)} comes from the config file, not from this "
+                    "conversation",
+                    hint=f"`wai config unset params.{name}` removes it there; /set {name} VALUE "
+                    "overrides it here",
+                )
+            raise UsageError(
+                f"{name} = {shown_value(value)} is wai's default, not set in this conversation",
+                hint=f"/set {name} VALUE overrides it",
+            )
+        conversation.switch(unset=(name,))
+        conversation.save_settings()
+        left = conversation.settings.params.get(name)
+        self.env.notice(
+            f"{name} unset" + ("" if left is None else f"; {shown_value(left)} from now on")
+        )
 
     def cmd_retry(self, _: str) -> None:
         self.send(self.conversation.last_prompt(), replace_last=True)

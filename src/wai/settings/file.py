@@ -205,7 +205,7 @@ def _warn_if_open(path: Path, document: dict[str, Any]) -> None:
         seen = set()
     if path not in seen:
         seen.add(path)
-        stream.write(f"wai: warning: {warning}\n")
+        Environment(stderr=stream).notice(f"warning: {warning}")  # yellow on a terminal
         stream.flush()
 
 
