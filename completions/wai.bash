@@ -1,9 +1,8 @@
 _wai_completion() {
-    local IFS=$'
-'
-    COMPREPLY=( $( env COMP_WORDS="${COMP_WORDS[*]}" \
-                   COMP_CWORD=$COMP_CWORD \
-                   _WAI_COMPLETE=complete_bash $1 ) )
+    local IFS=$'\n'
+    COMPREPLY=( $( env COMP_LINE="$COMP_LINE" COMP_POINT="$COMP_POINT" \
+                   COMP_WORDBREAKS="$COMP_WORDBREAKS" \
+                   _WAI_COMPLETE=complete_bash "$1" ) )
     return 0
 }
 

@@ -34,7 +34,16 @@ def test_unknown_shell_is_a_usage_error() -> None:
     )
 
 
+def test_the_bash_script_sends_the_line_typed_so_far() -> None:
+    script = (COMPLETIONS / "wai.bash").read_text()
+    assert 'COMP_LINE="$COMP_LINE" COMP_POINT="$COMP_POINT"' in script
+    assert 'COMP_WORDBREAKS="$COMP_WORDBREAKS"' in script
+    assert script.endswith("complete -o default -F _wai_completion wai\n")
+
+
 def test_bash_completes_commands_and_options() -> None:
+    """Through COMP_WORDS and COMP_CWORD, as Typer's own script (installed before wai had its
+    own) asks."""
     assert complete("wai as") == ["ask"]
     assert complete("wai ask --top") == ["--top-p", "--top-k"]
     assert complete("wai completions ") == ["bash", "zsh", "fish"]
@@ -45,10 +54,21 @@ def test_the_private_typer_functions_wai_completes_with_are_still_there() -> Non
     without adding --install-completion to the root command; pyproject holds typer to the
     versions where these private functions exist (CI tests the lowest and the highest), and this
     says so loudly the day they move."""
-    from typer._completion_classes import completion_init
+    from typer._click.shell_completion import (
+        CompletionItem,
+        ShellComplete,
+        add_completion_class,
+        split_arg_string,
+    )
+    from typer._completion_classes import BashComplete, completion_init
     from typer._completion_shared import get_completion_script
 
     assert list(inspect.signature(completion_init).parameters) == []
     assert {"prog_name", "complete_var", "shell"} <= set(
         inspect.signature(get_completion_script).parameters
     )
+    # bash's line-reading completion (wai.cli.completions) builds on these
+    assert issubclass(BashComplete, ShellComplete)
+    assert list(inspect.signature(add_completion_class).parameters)[:2] == ["cls", "name"]
+    assert split_arg_string("wai ask -m '@cf/x") == ["wai", "ask", "-m", "@cf/x"]
+    assert CompletionItem("x").value == "x"

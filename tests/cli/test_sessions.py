@@ -1,4 +1,5 @@
-"""`wai sessions list|show|rm|rename|export|path` end to end: exact output, exit codes, files."""
+"""`wai sessions list|show|rm|prune|rename|export|path` end to end: exact output, exit codes,
+files."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -645,6 +646,273 @@ def test_rm_on_a_terminal_keeps_the_session_on_ctrl_d(
     assert files(sessions_dir) == three
 
 
+# --- prune ------------------------------------------------------------------------------------
+
+
+def ago(age: timedelta) -> str:
+    """A session's `updated`, `age` before now, as wai writes it."""
+    return (datetime.now(UTC) - age).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def write_aged(
+    directory: Path, name: str, age: timedelta, turns: int = 1, *, one_shot: bool = False
+) -> bytes:
+    messages = []
+    for turn in range(1, turns + 1):
+        messages += [said("user", f"{name} question {turn}"), said("assistant", "An answer.")]
+    written = document(name, ago(age), messages)
+    if one_shot:
+        written["one_shot"] = True
+    text = json.dumps(written, indent=2) + "\n"
+    return write_file(directory / f"{name}.json", text.encode())
+
+
+@pytest.fixture
+def aged(sessions_dir: Path) -> dict[str, bytes]:
+    """Sessions of known ages, one-shots among them, and a file that cannot be read."""
+    write_aged(sessions_dir, "old-one-shot", timedelta(days=40, hours=1), one_shot=True)
+    write_aged(sessions_dir, "old-talk", timedelta(days=35, hours=2), turns=3)
+    write_aged(sessions_dir, "fresh-one-shot", timedelta(hours=5, minutes=1), one_shot=True)
+    write_aged(sessions_dir, "new-one-shot", timedelta(minutes=7, seconds=5), one_shot=True)
+    # marked, but followed up by a wai that kept the mark: the turns tell
+    write_aged(sessions_dir, "followed-up", timedelta(days=2, hours=1), turns=2, one_shot=True)
+    write_aged(sessions_dir, "unmarked", timedelta(days=60), turns=1)  # from before the mark
+    write_file(sessions_dir / "broken.json", BROKEN)
+    return files(sessions_dir)
+
+
+def skipped_broken(sessions_dir: Path) -> str:
+    return (
+        f"wai: warning: cannot read the session file {sessions_dir / 'broken.json'}: "
+        f"{BROKEN_WHY}; skipped\n"
+    )
+
+
+def kept(before: dict[str, bytes], *names: str) -> dict[str, bytes]:
+    return {name: data for name, data in before.items() if name.removesuffix(".json") in names}
+
+
+def test_prune_older_than_removes_the_old_sessions(
+    sessions_dir: Path, aged: dict[str, bytes]
+) -> None:
+    assert_run(
+        wai("sessions", "prune", "--older-than", "30d", "-y"),
+        0,
+        stderr=skipped_broken(sessions_dir)
+        + "NAME          AGE  TURNS  TITLE\n"
+        + "old-talk      35d      3  old-talk question 1\n"
+        + "old-one-shot  40d      1  old-one-shot question 1\n"
+        + "unmarked      60d      1  unmarked question 1\n"
+        + "wai: removed 3 sessions\n",
+    )
+    assert files(sessions_dir) == kept(
+        aged, "broken", "fresh-one-shot", "new-one-shot", "followed-up"
+    )
+
+
+@pytest.mark.parametrize(
+    ("age", "pruned"),
+    [
+        ("6w", ["unmarked"]),
+        ("5w", ["old-talk", "old-one-shot", "unmarked"]),
+        ("36d", ["old-one-shot", "unmarked"]),
+        ("49h", ["followed-up", "old-talk", "old-one-shot", "unmarked"]),
+        ("6m", None),
+    ],
+)
+def test_prune_ages_in_hours_days_and_weeks(
+    sessions_dir: Path, aged: dict[str, bytes], age: str, pruned: list[str] | None
+) -> None:
+    run = wai("sessions", "prune", "--older-than", age, "--yes")
+    if pruned is None:
+        assert (run.exit_code, run.stdout) == (2, "")
+        assert run.stderr == (
+            f"wai: error: --older-than takes an age like 30d, 12h or 2w, not {age!r}\n"
+            "hint: h: hours, d: days, w: weeks\n"
+        )
+        assert files(sessions_dir) == aged
+        return
+    assert run.exit_code == 0
+    listed = run.stderr.splitlines()[2:-1]  # after the warning and the header
+    assert [line.split()[0] for line in listed] == pruned
+    assert set(files(sessions_dir)) == set(aged) - {f"{name}.json" for name in pruned}
+
+
+def test_prune_one_shots_removes_the_questions_nobody_followed_up(
+    sessions_dir: Path, aged: dict[str, bytes]
+) -> None:
+    assert_run(
+        wai("sessions", "prune", "--one-shots", "-y"),
+        0,
+        stderr=skipped_broken(sessions_dir)
+        + "NAME            AGE  TURNS  TITLE\n"
+        + "new-one-shot     7m      1  new-one-shot question 1\n"
+        + "fresh-one-shot   5h      1  fresh-one-shot question 1\n"
+        + "old-one-shot    40d      1  old-one-shot question 1\n"
+        + "wai: removed 3 sessions\n",
+    )
+    assert files(sessions_dir) == kept(aged, "broken", "old-talk", "followed-up", "unmarked")
+
+
+def test_prune_both_selectors_means_the_old_one_shots(
+    sessions_dir: Path, aged: dict[str, bytes]
+) -> None:
+    assert_run(
+        wai("sessions", "prune", "--one-shots", "--older-than", "1d", "-y"),
+        0,
+        stderr=skipped_broken(sessions_dir)
+        + "NAME          AGE  TURNS  TITLE\n"
+        + "old-one-shot  40d      1  old-one-shot question 1\n"
+        + "wai: removed 1 session\n",
+    )
+    assert set(files(sessions_dir)) == set(aged) - {"old-one-shot.json"}
+
+
+def test_prune_without_a_selector_is_a_usage_error(
+    sessions_dir: Path, aged: dict[str, bytes]
+) -> None:
+    assert_run(
+        wai("sessions", "prune", "-y"),
+        2,
+        stderr="wai: error: say which sessions to prune: --older-than AGE, --one-shots, or both\n"
+        "hint: e.g. `wai sessions prune --older-than 30d`\n",
+    )
+    assert files(sessions_dir) == aged
+
+
+@pytest.mark.parametrize("age", ["30", "d", "-5d", "1.5d", "30 days", ""])
+def test_prune_refuses_an_age_it_cannot_read(
+    sessions_dir: Path, aged: dict[str, bytes], age: str
+) -> None:
+    assert_run(
+        wai("sessions", "prune", "--older-than", age, "-y"),
+        2,
+        stderr=f"wai: error: --older-than takes an age like 30d, 12h or 2w, not {age!r}\n"
+        "hint: h: hours, d: days, w: weeks\n",
+    )
+    assert files(sessions_dir) == aged
+
+
+def test_prune_with_nothing_to_remove_says_so(sessions_dir: Path, aged: dict[str, bytes]) -> None:
+    expected = skipped_broken(sessions_dir) + "wai: no sessions to prune\n"
+    assert_run(wai("sessions", "prune", "--older-than", "9w"), 0, stderr=expected)
+    assert files(sessions_dir) == aged
+    assert_run(wai("sessions", "prune", "--one-shots", "--older-than", "41d"), 0, stderr=expected)
+    assert files(sessions_dir) == aged
+
+
+def test_prune_without_yes_and_without_a_terminal_refuses(
+    sessions_dir: Path, aged: dict[str, bytes]
+) -> None:
+    assert_run(
+        wai("sessions", "prune", "--one-shots", input="y\n"),
+        2,
+        stderr=skipped_broken(sessions_dir)
+        + "wai: error: not removing without confirmation: stdin is not a terminal\n"
+        + "hint: add --yes (-y) to remove without asking\n",
+    )
+    assert files(sessions_dir) == aged
+
+
+ONE_SHOTS_LISTED = (
+    "NAME            AGE  TURNS  TITLE\r\n"
+    "new-one-shot     7m      1  new-one-shot question 1\r\n"
+    "fresh-one-shot   5h      1  fresh-one-shot question 1\r\n"
+    "old-one-shot    40d      1  old-one-shot question 1\r\n"
+    "remove 3 sessions? [y/N] "
+)
+
+
+def test_prune_asks_on_a_terminal(sessions_dir: Path, aged: dict[str, bytes]) -> None:
+    child = spawn_wai("sessions", "prune", "--one-shots")
+    child.expect_exact(ONE_SHOTS_LISTED)
+    child.sendline("y")
+    child.expect_exact("wai: removed 3 sessions\r\n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert files(sessions_dir) == kept(aged, "broken", "old-talk", "followed-up", "unmarked")
+
+
+@pytest.mark.parametrize("answer", ["", "n", "no", "maybe", None])
+def test_prune_on_a_terminal_removes_nothing_unless_told_yes(
+    sessions_dir: Path, aged: dict[str, bytes], answer: str | None
+) -> None:
+    child = spawn_wai("sessions", "prune", "--one-shots")
+    child.expect_exact(ONE_SHOTS_LISTED)
+    if answer is None:
+        child.sendeof()
+    else:
+        child.sendline(answer)
+    child.expect_exact("wai: nothing was removed\r\n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert files(sessions_dir) == aged
+
+
+def test_prune_dates_a_session_without_a_readable_time_by_its_file(sessions_dir: Path) -> None:
+    written = document("undated", "last tuesday", [said("user", "hi"), said("assistant", "hey")])
+    path = sessions_dir / "undated.json"
+    write_file(path, json.dumps(written).encode())
+    forty_days_ago = time.time() - 40 * 86400 - 60
+    os.utime(path, (forty_days_ago, forty_days_ago))
+    assert_run(
+        wai("sessions", "prune", "--older-than", "30d", "-y"),
+        0,
+        stderr="NAME     AGE  TURNS  TITLE\nundated  40d      1  hi\nwai: removed 1 session\n",
+    )
+    assert files(sessions_dir) == {}
+
+
+def test_prune_keeps_a_session_continued_since_it_was_listed(sessions_dir: Path) -> None:
+    """The choice is checked again under the sessions' lock, when the file is removed."""
+    from wai.conversation.store import Session, SessionStore
+
+    write_aged(sessions_dir, "asked", timedelta(days=3), one_shot=True)
+    store = SessionStore()
+    listed = store.load("asked")
+
+    def still_a_lone_one_shot(session: Session) -> bool:
+        return session.one_shot and session.turns <= 1
+
+    assert still_a_lone_one_shot(listed)
+    store.update(listed, lambda session: session.messages.extend(listed.messages[-2:]))
+    assert store.remove_if("asked", still_a_lone_one_shot) is False
+    assert set(files(sessions_dir)) == {"asked.json"}
+    assert store.remove_if("asked", lambda session: True) is True
+    assert store.remove_if("asked", lambda session: True) is False  # gone already
+    assert files(sessions_dir) == {}
+
+
+def test_one_shots_are_marked_and_the_mark_goes_when_followed_up(
+    server: WorkersAIServer, sessions_dir: Path
+) -> None:
+    assert wai("ask", "why is the sky blue?").exit_code == 0
+    assert wai("ask", "what is rust").exit_code == 0
+    assert wai("ask", "-c", "and go?").exit_code == 0  # follows up the last one-shot
+    assert wai("ask", "--session", "named", "hi").exit_code == 0
+    assert wai("ask", "--no-save", "not kept").exit_code == 0
+    day = f"{date.today():%Y-%m-%d}"
+    sky, rust = f"{day}-why-is-the-sky-blue", f"{day}-what-is-rust"
+    saved = {path.stem: json.loads(path.read_text()) for path in sessions_dir.glob("*.json")}
+    assert set(saved) == {sky, rust, "named"}
+    assert list(saved[sky]) == [
+        "format", "name", "created", "updated", "backend", "model", "params", "affinity",
+        "one_shot", "messages",
+    ]  # fmt: skip
+    assert saved[sky]["one_shot"] is True
+    assert "one_shot" not in saved[rust]
+    assert "one_shot" not in saved["named"]
+
+    run = wai("sessions", "prune", "--one-shots", "-y")
+    assert run.exit_code == 0
+    name, _age, turns, *_title = run.stderr.splitlines()[1].split()
+    assert (name, turns) == (sky, "1")
+    assert run.stderr.splitlines()[-1] == "wai: removed 1 session"
+    assert set(files(sessions_dir)) == {f"{rust}.json", "named.json"}
+
+
 # --- rename -----------------------------------------------------------------------------------
 
 
@@ -752,7 +1020,7 @@ def test_path_of_a_broken_session_points_at_it(sessions_dir: Path) -> None:
 
 def test_session_namescomplete(sessions_dir: Path, three: dict[str, bytes]) -> None:
     write_file(sessions_dir / "Not A Slug.json", b"{}")
-    assert complete("wai sessions ") == ["list", "show", "export", "rm", "rename", "path"]
+    assert complete("wai sessions ") == ["list", "show", "export", "rm", "prune", "rename", "path"]
     assert complete("wai sessions show ") == [SKY, "local-notes", "work"]
     assert complete("wai sessions rm work l") == ["local-notes"]
     assert complete("wai sessions rename w") == ["work"]

@@ -3,7 +3,7 @@ the first message, finds a terminal."""
 
 import contextlib
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Annotated
 
 import typer
 
@@ -31,6 +31,9 @@ def chat(
     reasoning: opt.Reasoning = None,
     session: opt.SessionName = None,
     resume_last: opt.ResumeLast = False,
+    no_save: Annotated[
+        bool, typer.Option("--no-save", help="Do not save this conversation as a session.")
+    ] = False,
 ) -> None:
     """Chat in a REPL (/help lists its commands). Piped stdin becomes the first message."""
     env = environment(ctx)
@@ -44,11 +47,17 @@ def chat(
             opt.overrides_from(ctx.params),
             session=session,
             resume_last=resume_last,
+            save=not no_save,
         )
 
 
 def run_chat(
-    env: Environment, overrides: Overrides, *, session: str | None, resume_last: bool
+    env: Environment,
+    overrides: Overrides,
+    *,
+    session: str | None,
+    resume_last: bool,
+    save: bool = True,
 ) -> None:
     from wai.conversation import Conversation
     from wai.repl import Repl
@@ -59,7 +68,9 @@ def run_chat(
         piped = read_stdin(env).rstrip("\r\n")
         first_message = piped if piped.strip() else None
     config = load_config()
-    conversation = Conversation.open(env, overrides, config, name=session, resume_last=resume_last)
+    conversation = Conversation.open(
+        env, overrides, config, name=session, resume_last=resume_last, persistent=save
+    )
     repl = Repl(env, conversation, overrides)
     if env.stdin_isatty:
         env.in_repl = True  # from here on, hints name slash commands (/model ID, /set ...)

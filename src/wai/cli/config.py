@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 import typer
 
+from wai.cli import complete
 from wai.cli.common import environment, reported
 from wai.environment import Environment
 from wai.settings.paths import config_path
@@ -14,7 +15,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-Key = Annotated[str, typer.Argument(help="A dotted key, e.g. params.temperature.")]
+KEY_HELP = "A dotted key, e.g. params.temperature."
+Key = Annotated[str, typer.Argument(help=KEY_HELP, autocompletion=complete.set_config_keys)]
+AnyKey = Annotated[str, typer.Argument(help=KEY_HELP, autocompletion=complete.config_keys)]
 
 
 @app.command()
@@ -48,10 +51,11 @@ def get(ctx: typer.Context, key: Key) -> None:
         env.write_out(_format(masked(value, key.rsplit(".", 1)[-1])) + "\n")
 
 
-@app.command("set")
+# A value may start with a dash (`retries -1`, `system "-x marks"`): no option after the key.
+@app.command("set", context_settings={"allow_interspersed_args": False})
 def set_(
     ctx: typer.Context,
-    key: Key,
+    key: AnyKey,
     value: Annotated[str, typer.Argument(help='A TOML value (0.7, true, "text") or plain text.')],
 ) -> None:
     """Set a value; it is checked before the file is written."""

@@ -8,14 +8,27 @@ from typing import Annotated, Any
 
 import typer
 
+from wai.cli import complete
 from wai.settings import Overrides
 from wai.settings.params import REASONING_EFFORTS, REASONING_MODES
 
 Model = Annotated[
-    str | None, typer.Option("-m", "--model", help="Model id (default from config or WAI_MODEL).")
+    str | None,
+    typer.Option(
+        "-m",
+        "--model",
+        help="Model id (default from config or WAI_MODEL).",
+        autocompletion=complete.model_ids,
+    ),
 ]
 BackendName = Annotated[
-    str | None, typer.Option("-b", "--backend", help="Backend name (default: cloudflare).")
+    str | None,
+    typer.Option(
+        "-b",
+        "--backend",
+        help="Backend name (default: cloudflare).",
+        autocompletion=complete.backend_names,
+    ),
 ]
 System = Annotated[str | None, typer.Option("-s", "--system", help="System message.")]
 MaxTokens = Annotated[int | None, typer.Option(help="Most tokens to generate.")]
@@ -101,7 +114,12 @@ MarkdownMode = Annotated[
     ),
 ]
 SessionName = Annotated[
-    str | None, typer.Option("--session", help="Continue (or start) the session NAME.")
+    str | None,
+    typer.Option(
+        "--session",
+        help="Continue (or start) the session NAME.",
+        autocompletion=complete.session_names,
+    ),
 ]
 ResumeLast = Annotated[
     bool, typer.Option("-c", "--continue", help="Continue the most recently updated session.")

@@ -1,16 +1,21 @@
-"""`wai sessions list|show|rm|rename|export|path`."""
+"""`wai sessions list|show|rm|prune|rename|export|path`."""
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from wai.cli import complete
 from wai.cli import options as opt
 from wai.cli.common import environment, reported
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from wai.conversation.store import Session, SessionStore
     from wai.environment import Environment
 
@@ -19,17 +24,11 @@ app = typer.Typer(
 )
 
 
-def _complete_name(incomplete: str) -> list[str]:
-    """Shell completion: the names of the saved sessions."""
-    from wai.conversation.store import SLUG, SessionStore
-
-    directory = SessionStore().directory
-    names = (path.stem for path in directory.glob("*.json"))
-    return sorted(n for n in names if SLUG.fullmatch(n) and n.startswith(incomplete))
-
-
 Name = Annotated[
-    str, typer.Argument(metavar="name", help="The session's name.", autocompletion=_complete_name)
+    str,
+    typer.Argument(
+        metavar="name", help="The session's name.", autocompletion=complete.session_names
+    ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -111,7 +110,7 @@ def rm(
     ctx: typer.Context,
     names: Annotated[
         list[str],
-        typer.Argument(metavar="name", help="The sessions.", autocompletion=_complete_name),
+        typer.Argument(metavar="name", help="The sessions.", autocompletion=complete.session_names),
     ],
     yes: Annotated[bool, typer.Option("-y", "--yes", help="Remove without asking.")] = False,
 ) -> None:
@@ -140,6 +139,121 @@ def rm(
             if yes or _confirm(env, f"Remove session {name}? [y/N] "):
                 store.remove(name)
                 env.notice(f"removed {name}")
+
+
+@app.command()
+def prune(
+    ctx: typer.Context,
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--older-than",
+            metavar="AGE",
+            help="Sessions last updated more than AGE ago: Nh, Nd or Nw (30d).",
+            show_default=False,
+        ),
+    ] = None,
+    one_shots: Annotated[
+        bool,
+        typer.Option(
+            "--one-shots", help="Sessions a one-shot `wai ask` made that nobody followed up on."
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("-y", "--yes", help="Remove without asking.")] = False,
+) -> None:
+    """Remove old sessions, or forgotten one-shots (both: the old one-shots). Lists them and
+    asks first, unless --yes."""
+    env = environment(ctx)
+    with reported(env):
+        from datetime import UTC, datetime
+
+        from wai.conversation.store import SessionStore
+        from wai.errors import UsageError
+        from wai.render.table import format_table
+
+        if older_than is None and not one_shots:
+            raise UsageError(
+                "say which sessions to prune: --older-than AGE, --one-shots, or both",
+                hint="e.g. `wai sessions prune --older-than 30d`",
+            )
+        age = _parse_age(older_than) if older_than is not None else None
+        store = SessionStore()
+        sessions, problems = store.scan()
+        for problem in problems:
+            env.notice(f"warning: {problem.message}; skipped")
+        now = datetime.now(UTC)
+
+        def chosen(session: Session) -> bool:
+            if one_shots and not (session.one_shot and session.turns <= 1):
+                return False
+            return age is None or now - _last_active(store, session) > age
+
+        doomed = [session for session in sessions if chosen(session)]
+        if not doomed:
+            env.notice("no sessions to prune")
+            return
+        if not yes and not env.stdin_isatty:
+            raise UsageError(
+                "not removing without confirmation: stdin is not a terminal",
+                hint="add --yes (-y) to remove without asking",
+            )
+        rows = [(s.name, _age(now - _last_active(store, s)), str(s.turns), s.title) for s in doomed]
+        listing = format_table(("NAME", "AGE", "TURNS", "TITLE"), rows, right_aligned={1, 2})
+        env.stderr.write(_shown(listing) if env.stderr_isatty else listing)
+        count = _sessions(len(doomed))
+        if not yes and not _confirm(env, f"remove {count}? [y/N] "):
+            env.notice("nothing was removed")
+            return
+        removed = sum(store.remove_if(session.name, chosen) for session in doomed)
+        kept = len(doomed) - removed
+        changed = f"; {_sessions(kept)} changed meanwhile and stayed" if kept else ""
+        env.notice(f"removed {_sessions(removed)}{changed}")
+
+
+AGE = re.compile(r"(\d+)([hdw])")
+AGE_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+def _parse_age(text: str) -> timedelta:
+    from wai.errors import UsageError
+
+    match = AGE.fullmatch(text.strip())
+    if match is None:
+        raise UsageError(
+            f"--older-than takes an age like 30d, 12h or 2w, not {text!r}",
+            hint="h: hours, d: days, w: weeks",
+        )
+    return timedelta(**{AGE_UNITS[match[2]]: int(match[1])})
+
+
+def _last_active(store: SessionStore, session: Session) -> datetime:
+    """When the session was last updated: its `updated`, else its file's time (now, when the
+    file went meanwhile: it is not taken for an old one)."""
+    from datetime import UTC, datetime
+
+    from wai.conversation.store import parse_time
+
+    when = parse_time(session.updated)
+    if when is None:
+        try:
+            when = datetime.fromtimestamp(store.path(session.name).stat().st_mtime, UTC)
+        except OSError:
+            when = datetime.now(UTC)
+    return when
+
+
+def _age(elapsed: timedelta) -> str:
+    """A short age: minutes under an hour, hours under two days, then days."""
+    seconds = max(int(elapsed.total_seconds()), 0)
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def _sessions(count: int) -> str:
+    return f"{count} session{'' if count == 1 else 's'}"
 
 
 @app.command()
@@ -174,7 +288,7 @@ def path(
         typer.Argument(
             metavar="name",
             help="A session (default: print the sessions directory).",
-            autocompletion=_complete_name,
+            autocompletion=complete.session_names,
         ),
     ] = None,
 ) -> None:

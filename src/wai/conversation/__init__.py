@@ -88,8 +88,9 @@ class Conversation:
         else:
             session = Session(name=name or "")
         named_by_wai = not session.name
-        if persistent and named_by_wai and first_words:
+        if persistent and named_by_wai and first_words:  # a one-shot `wai ask`
             session.name = store.unique_name(name_from(first_words))
+            session.one_shot = True
         new = not session.messages
         conversation = cls(
             env, overrides, config, store, session, persistent=persistent, named_by_wai=named_by_wai
@@ -359,6 +360,7 @@ class Conversation:
             session.backend = self.settings.backend.name
             session.model = self.backend.model  # a local server's first model, if none was set
             session.params = dict(self.params)
+            session.one_shot = session.one_shot and session.turns <= 1  # until followed up
 
         if not self.persistent:
             change(self.session)

@@ -49,6 +49,9 @@ class Session:
     messages: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # keys a newer wai may have added
     affinity: str = field(default_factory=new_affinity)  # the same replica for every turn
+    # Created by a one-shot `wai ask`, so that `wai sessions prune --one-shots` can find the
+    # questions nobody followed up on (files from before this mark have none: never one-shots)
+    one_shot: bool = False
 
     def __post_init__(self) -> None:
         self.updated = self.updated or self.created
@@ -115,6 +118,7 @@ class Session:
             "model": self.model,
             "params": self.params,
             "affinity": self.affinity,
+            **({"one_shot": True} if self.one_shot else {}),
             "messages": self.messages,
             **self.extra,
         }
@@ -142,7 +146,7 @@ class Session:
                 raise _broken(path, f"{key} must be a string")
         known = {
             "format", "name", "created", "updated", "backend", "model", "params", "affinity",
-            "messages",
+            "one_shot", "messages",
         }  # fmt: skip
         affinity = document.get("affinity")
         return cls(
@@ -156,6 +160,7 @@ class Session:
             extra={k: v for k, v in document.items() if k not in known},
             # A session saved before wai kept one gets one now, written with its next turn.
             affinity=affinity if isinstance(affinity, str) and affinity else new_affinity(),
+            one_shot=document.get("one_shot") is True,
         )
 
 
@@ -390,6 +395,20 @@ class SessionStore:
             self._write(session)
             self.path(old).unlink()
         return session
+
+    def remove_if(self, name: str, still: Callable[[Session], bool]) -> bool:
+        """Delete the session `name` if `still` holds for it as read under the lock, so that a
+        session another process continued since it was chosen is kept. Whether it was removed
+        (not when it changed, went or can no longer be read meanwhile)."""
+        with self.locked():
+            try:
+                session = self.load(name)
+            except WaiError:
+                return False
+            if not still(session):
+                return False
+            self.path(name).unlink()
+        return True
 
     def remove(self, name: str) -> None:
         """Delete a session file (a broken one too: removing is how a user gets rid of it)."""

@@ -225,7 +225,12 @@ class Repl:
         raise Leave
 
     def cmd_new(self, _: str) -> None:
-        self.conversation = Conversation.open(self.env, self.overrides, self.conversation.config)
+        self.conversation = Conversation.open(
+            self.env,
+            self.overrides,
+            self.conversation.config,
+            persistent=self.conversation.persistent,  # `wai chat --no-save` saves none
+        )
         self.env.notice("new session")
 
     def cmd_system(self, text: str) -> None:
@@ -329,7 +334,11 @@ class Repl:
             raise UsageError("usage: /load NAME (/sessions lists them)")
         SessionStore().load(name)  # an unknown or broken name is an error, not a new session
         self.conversation = Conversation.open(
-            self.env, self.overrides, self.conversation.config, name=name
+            self.env,
+            self.overrides,
+            self.conversation.config,
+            name=name,
+            persistent=self.conversation.persistent,
         )
         self._show_recent()
 
