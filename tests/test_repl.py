@@ -289,6 +289,7 @@ def test_help_lists_every_command_and_the_keys(chat: Chat, server: WorkersAIServ
         "  /exit                 leave (Ctrl-D does too)\n"
         "  /new                  start a new session\n"
         "  /system [TEXT]        show or set the system message\n"
+        "  /role [NAME]          switch to a role (/role alone lists them)\n"
         "  /model [ID]           show or switch the model\n"
         "  /backend [NAME]       show or switch the backend\n"
         "  /set KEY [VALUE]      set a parameter or any body field; KEY alone removes it (/set "

@@ -13,7 +13,7 @@ from tests.servers.workers_ai import TOKEN, WorkersAIServer
 
 TOP_LEVEL_KNOWN = (
     "known here: backend, model, system, connect_timeout, read_timeout, retries, "
-    "retry_backoff, save_one_shots, reasoning, params, backends"
+    "retry_backoff, save_one_shots, reasoning, params, backends, roles"
 )
 UNPARSEABLE = b'model = "@cf/x"\n[params\ntemperature = 0.5\n'
 PARSE_ERROR = "Expected ']' at the end of a table declaration (at line 2, column 8)"

@@ -380,7 +380,7 @@ def test_a_config_with_an_unknown_key_fails_the_config_row(
                 "status": "fail",
                 "detail": f"{config_file}: colour: unknown key (known here: backend, model, "
                 "system, connect_timeout, read_timeout, retries, retry_backoff, "
-                "save_one_shots, reasoning, params, backends)",
+                "save_one_shots, reasoning, params, backends, roles)",
             }
         ],
     }

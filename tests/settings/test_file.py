@@ -54,7 +54,7 @@ base_url = "http://127.0.0.1:8080/v1"
 
 TOP_LEVEL_KNOWN = (
     "unknown key (known here: backend, model, system, connect_timeout, read_timeout, retries, "
-    "retry_backoff, save_one_shots, reasoning, params, backends)"
+    "retry_backoff, save_one_shots, reasoning, params, backends, roles)"
 )
 
 

@@ -30,6 +30,7 @@ def ask(
     model: opt.Model = None,
     backend: opt.BackendName = None,
     system: opt.System = None,
+    role: opt.RoleName = None,
     max_tokens: opt.MaxTokens = None,
     temperature: opt.Temperature = None,
     top_p: opt.TopP = None,
@@ -124,6 +125,10 @@ def run_ask(
 
     if raw and overrides.system is not None:
         raise UsageError("--system cannot be used with --raw: write it into the prompt")
+    if raw and overrides.role is not None:
+        raise UsageError(
+            "--role cannot be used with --raw: write its system message into the prompt"
+        )
     if overrides.params.get("lora") and not raw:
         raise UsageError("--lora works only with --raw (Workers AI takes LoRA with a prompt)")
     if session and resume_last:

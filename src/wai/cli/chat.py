@@ -18,6 +18,7 @@ def chat(
     model: opt.Model = None,
     backend: opt.BackendName = None,
     system: opt.System = None,
+    role: opt.RoleName = None,
     max_tokens: opt.MaxTokens = None,
     temperature: opt.Temperature = None,
     top_p: opt.TopP = None,

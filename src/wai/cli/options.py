@@ -31,6 +31,17 @@ BackendName = Annotated[
     ),
 ]
 System = Annotated[str | None, typer.Option("-s", "--system", help="System message.")]
+RoleName = Annotated[
+    str | None,
+    typer.Option(
+        "--role",
+        metavar="NAME",
+        help="Use the config's [roles.NAME]: its system message, model and parameters (the "
+        "flags given here win).",
+        show_default=False,
+        autocompletion=complete.role_names,
+    ),
+]
 MaxTokens = Annotated[int | None, typer.Option(help="Most tokens to generate.")]
 Temperature = Annotated[float | None, typer.Option(help="Randomness, 0 to 5.")]
 TopP = Annotated[float | None, typer.Option(help="Nucleus sampling, 0.001 to 1.")]
@@ -141,6 +152,7 @@ def overrides_from(values: Mapping[str, Any]) -> Overrides:
         backend=values.get("backend"),
         model=values.get("model"),
         system=values.get("system"),
+        role=values.get("role"),
         reasoning=str(values["reasoning"]) if values.get("reasoning") else None,
         params=params,
     )

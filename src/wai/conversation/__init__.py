@@ -21,7 +21,7 @@ from wai.conversation.window import fit_messages
 from wai.environment import Environment
 from wai.errors import ConfigError, UsageError
 from wai.render import Renderer
-from wai.settings import Overrides, Settings, resolve
+from wai.settings import Overrides, Role, Settings, find_role, resolve, role_model_source, with_role
 from wai.settings.models import model_facts
 from wai.settings.params import REASONING_MAX_TOKENS, REASONING_MIN_TOKENS
 from wai.settings.paths import cache_dir
@@ -31,7 +31,7 @@ class Conversation:
     """A session, the settings that continue it, and whether (and where) it is saved.
 
     Its state changes only through its methods: `switch` (backend, model, params), `set_system`,
-    `send`, `undo`, `rename` and `save_settings`.
+    `use_role`, `send`, `undo`, `rename` and `save_settings`.
     """
 
     def __init__(
@@ -78,6 +78,7 @@ class Conversation:
     ) -> Conversation:
         """The named session (created if new), the most recent one, or a new one (named from
         `first_words` when given, else at its first turn)."""
+        overrides = with_role(overrides, config)  # an unknown role is refused before anything
         store = SessionStore()
         if name is not None:
             check_name(name)
@@ -155,6 +156,8 @@ class Conversation:
         drop the params named in `unset` (`/unset`); a change that does not resolve leaves
         everything as it was."""
         before = (self.overrides, self.params)
+        if "model" in changes:  # a model chosen here, not the one an error would name
+            changes.setdefault("model_source", None)
         self.overrides = self.overrides._replace(**changes)
         self.params = {**self.params, **(params or {})}
         for name in unset:
@@ -164,6 +167,28 @@ class Conversation:
         except BaseException:
             self.overrides, self.params = before
             raise
+
+    @property
+    def role(self) -> str | None:
+        """The role in use: chosen with --role or /role, else the one the session recorded."""
+        recorded = self.session.extra.get("role")
+        return self.overrides.role or (recorded if isinstance(recorded, str) else None)
+
+    def use_role(self, name: str) -> Role:
+        """Switch to the config's role `name` (`/role`): its system message, and the backend,
+        model and parameters it names; the rest stays as it is. Saved like /system and /set."""
+        role = find_role(self.config, name)
+        changes: dict[str, Any] = {"role": role.name}
+        if role.backend is not None:
+            changes.update(backend=role.backend, model=role.model)  # None: the backend's own
+        elif role.model is not None:
+            changes["model"] = role.model
+        if role.model is not None:
+            changes["model_source"] = role_model_source(role.name)
+        self.switch(params=role.params, **changes)
+        self.set_system(role.system)
+        self.save_settings()
+        return role
 
     def set_system(self, text: str | None) -> None:
         """Replace the system message; saved with the next change to the file."""
@@ -361,6 +386,8 @@ class Conversation:
             session.model = self.backend.model  # a local server's first model, if none was set
             session.params = dict(self.params)
             session.one_shot = session.one_shot and session.turns <= 1  # until followed up
+            if self.overrides.role:  # kept in the document beside the standard keys
+                session.extra["role"] = self.overrides.role
 
         if not self.persistent:
             change(self.session)

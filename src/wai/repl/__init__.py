@@ -19,7 +19,7 @@ from wai.conversation.window import estimate_messages
 from wai.environment import Environment
 from wai.errors import UsageError, WaiError
 from wai.render import choose_renderer
-from wai.settings import Overrides
+from wai.settings import Overrides, configured_roles
 from wai.settings.params import (
     PARAMS,
     check_param,
@@ -192,6 +192,7 @@ class Repl:
             Command("exit", "", "leave (Ctrl-D does too)", self.cmd_exit),
             Command("new", "", "start a new session", self.cmd_new),
             Command("system", "[TEXT]", "show or set the system message", self.cmd_system),
+            Command("role", "[NAME]", "switch to a role (/role alone lists them)", self.cmd_role),
             Command("model", "[ID]", "show or switch the model", self.cmd_model),
             Command("backend", "[NAME]", "show or switch the backend", self.cmd_backend),
             Command(
@@ -241,6 +242,34 @@ class Repl:
         self.conversation.set_system(text)
         self.conversation.save_settings()
         self.env.notice("system message set")
+
+    def cmd_role(self, name: str) -> None:
+        """`/role NAME`: the config's role's system message, and the backend, model and
+        parameters it names; `/role` alone lists the roles, `*` marking the one in use."""
+        conversation = self.conversation
+        if name:
+            role = conversation.use_role(name)
+            changed = ["system message set"]
+            if role.backend is not None:
+                changed.append(f"backend {conversation.settings.backend.name}")
+            if role.backend is not None or role.model is not None:
+                changed.append(f"model {conversation.settings.backend.model}")
+            changed += [f"{key} = {shown_value(value)}" for key, value in role.params.items()]
+            self.env.notice(f"role {role.name}: {', '.join(changed)}")
+            return
+        roles = configured_roles(conversation.config).values()
+        if not roles:
+            self.env.notice(
+                'no roles yet: add one with `wai config set roles.NAME.system "You are ..."`'
+            )
+            return
+        name_width = max(len(role.name) for role in roles)
+        model_width = max(len(role.model or "-") for role in roles)
+        for role in roles:
+            mark = "*" if role.name == conversation.role else " "
+            first_line = role.system.strip().splitlines()[0]
+            model = (role.model or "-").ljust(model_width)
+            self.env.show(f"{mark} {role.name.ljust(name_width)}  {model}  {first_line}\n")
 
     def cmd_model(self, model: str) -> None:
         if not model:

@@ -37,6 +37,17 @@ class Overrides(NamedTuple):
     # Where `model` came from when not the command line (a session file's `model`, as
     # "model in PATH"): named by errors about it, which are then configuration errors
     model_source: str | None = None
+    role: str | None = None  # a `[roles.NAME]` of the config: see with_role
+
+
+class Role(NamedTuple):
+    """A `[roles.NAME]` table of the config: a system message, and what to use it with."""
+
+    name: str
+    system: str
+    model: str | None = None
+    backend: str | None = None
+    params: Mapping[str, Any] = MappingProxyType({})  # known parameters only, as in [params]
 
 
 class BackendSettings(NamedTuple):
@@ -171,6 +182,65 @@ def backend_name(flag: str | None, config: Mapping[str, Any], environ: Mapping[s
 def known_backends(config: Mapping[str, Any]) -> set[str]:
     """The names usable with -b: cloudflare, the ready-made local ones, the config's tables."""
     return {DEFAULT_BACKEND, *LOCAL_PRESETS, *config.get("backends", {})}
+
+
+# --- roles -------------------------------------------------------------------------------------
+
+
+def configured_roles(config: Mapping[str, Any]) -> dict[str, Role]:
+    """The config's roles by name, in the file's order (the config was validated when read)."""
+    return {
+        name: Role(
+            name=name,
+            system=table["system"],
+            model=table.get("model"),
+            backend=table.get("backend"),
+            params={key: table[key] for key in PARAMS if key in table},
+        )
+        for name, table in config.get("roles", {}).items()
+    }
+
+
+def find_role(config: Mapping[str, Any], name: str) -> Role:
+    """The role `name`; a UsageError naming the known ones when there is no such role, a
+    ConfigError when the backend it names does not exist."""
+    roles = configured_roles(config)
+    if name in roles:
+        role = roles[name]
+        if role.backend is not None and role.backend not in known_backends(config):
+            known = ", ".join(sorted(known_backends(config)))
+            raise ConfigError(
+                f"{_in_file(f'roles.{name}.backend')}: unknown backend {role.backend!r} "
+                f"(known: {known})",
+                hint=f"add a [backends.{role.backend}] table, or change the role's backend",
+            )
+        return role
+    if roles:
+        hint = f"the roles are {', '.join(roles)}"
+    else:
+        hint = f'no roles yet: add one with `wai config set roles.{name}.system "You are ..."`'
+    raise UsageError(f"unknown role {name!r}", hint=hint)
+
+
+def role_model_source(name: str) -> str:
+    """Where a role's model came from, as errors about that model name it."""
+    return _in_file(f"roles.{name}.model")
+
+
+def with_role(overrides: Overrides, config: Mapping[str, Any]) -> Overrides:
+    """`overrides` with its role's choices filled in: the command line's own flags win over the
+    role, and the role wins over the environment, the config's defaults and a session's."""
+    if overrides.role is None:
+        return overrides
+    role = find_role(config, overrides.role)
+    model_from_role = not overrides.model and role.model is not None
+    return overrides._replace(
+        system=overrides.system if overrides.system is not None else role.system,
+        model=role.model if model_from_role else overrides.model,
+        model_source=role_model_source(role.name) if model_from_role else overrides.model_source,
+        backend=overrides.backend or role.backend,
+        params={**role.params, **overrides.params},
+    )
 
 
 def resolve(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 import weakref
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from wai.atomic import write_atomic, write_refused
+from wai.environment import Environment
 from wai.errors import ConfigError, UsageError
 from wai.settings.params import PARAMS, REASONING_MODES
 from wai.settings.paths import config_path
@@ -24,10 +26,11 @@ MASK = "********"
 
 
 class ConfigProblem(Exception):
-    def __init__(self, key: str, message: str):
+    def __init__(self, key: str, message: str, hint: str | None = None):
         super().__init__(f"{key}: {message}")
         self.key = key
         self.message = message
+        self.hint = hint  # how to fix it, where `wai config set/unset KEY` would not
 
 
 Validator = Callable[[str, Any], None]
@@ -36,6 +39,12 @@ Validator = Callable[[str, Any], None]
 def _string(key: str, value: Any) -> None:
     if not isinstance(value, str):
         raise ConfigProblem(key, f"must be a string, got {_toml_type(value)}")
+
+
+def _text(key: str, value: Any) -> None:
+    _string(key, value)
+    if not value.strip():
+        raise ConfigProblem(key, "must not be empty")
 
 
 def _boolean(key: str, value: Any) -> None:
@@ -95,7 +104,14 @@ BACKEND_KEYS: dict[str, Validator] = {
     "api_key": _string,
     "context_window": _number_at_least(1, integer=True),
 }
-TABLES = ("params", "backends")
+# `[roles.NAME]`: a saved system message, with the model, backend and parameters to use it with
+ROLE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+ROLE_KEYS: dict[str, Validator] = {
+    "system": _text,
+    "model": _text,
+    "backend": _text,
+}
+TABLES = ("params", "backends", "roles")
 
 
 def find_problems(data: dict[str, Any]) -> list[ConfigProblem]:
@@ -122,8 +138,42 @@ def find_problems(data: dict[str, Any]) -> list[ConfigProblem]:
                     for field, field_value in backend.items():
                         check = BACKEND_KEYS.get(field) or _unknown(BACKEND_KEYS)
                         passes(check, f"backends.{name}.{field}", field_value)
+        elif key == "roles" and passes(_table, key, value):
+            for name, role in value.items():
+                problems.extend(_role_problems(name, role))
         elif key not in TABLES:
             passes(_unknown([*TOP_LEVEL, *TABLES]), key, value)
+    return problems
+
+
+def _role_problems(name: str, role: Any) -> list[ConfigProblem]:
+    """What is wrong with the table `[roles.NAME]`: its name, a missing system message, unknown
+    keys, and parameters out of range (each checked as `[params]` checks it)."""
+    where = f"roles.{name}"
+    if not ROLE_NAME.fullmatch(name):
+        message = "invalid role name: use lowercase letters, digits, '_' and '-', starting with "
+        message += "a letter or digit"
+        return [ConfigProblem(where, message, hint="rename the table with `wai config edit`")]
+    if not isinstance(role, dict):
+        return [ConfigProblem(where, f"must be a table, got {_toml_type(role)}")]
+    problems = []
+    if "system" not in role:
+        problems.append(
+            ConfigProblem(
+                f"{where}.system",
+                "is missing: a role is a system message, with a model and parameters if you like",
+                hint=f'set it with `wai config set {where}.system "You are ..."`',
+            )
+        )
+    for field, value in role.items():
+        if field in ROLE_KEYS:
+            check = ROLE_KEYS[field]
+        else:
+            check = _param if field in PARAMS else _unknown([*ROLE_KEYS, *PARAMS])
+        try:
+            check(f"{where}.{field}", value)
+        except ConfigProblem as problem:
+            problems.append(problem)
     return problems
 
 
@@ -226,7 +276,8 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
     except ConfigProblem as problem:
         raise ConfigError(
             f"{path}: {problem.key}: {problem.message}",
-            hint=f"fix it with `wai config set {problem.key} VALUE` or `wai config unset "
+            hint=problem.hint
+            or f"fix it with `wai config set {problem.key} VALUE` or `wai config unset "
             f"{problem.key}`",
         ) from None
     return data
