@@ -296,6 +296,7 @@ def test_help_lists_every_command_and_the_keys(chat: Chat, server: WorkersAIServ
         "lists them)\n"
         "  /unset KEY            remove a parameter or body field\n"
         "  /retry                regenerate the last answer\n"
+        "  /continue             resume the last answer, interrupted or cut at max_tokens\n"
         "  /undo                 drop the last exchange\n"
         "  /history              show this session's messages\n"
         "  /sessions             list the saved sessions\n"

@@ -386,6 +386,11 @@ def _shape_problem(path: str, body: dict[str, Any]) -> str | None:
             return "'messages' is not a completions parameter"
     if "stream" in body and not isinstance(body["stream"], bool):
         return "'stream' must be a boolean"
+    if body.get("continue_final_message") is True:  # vLLM's checks of a continued answer
+        if body.get("add_generation_prompt", True) is not False:
+            return "Cannot set both `continue_final_message` and `add_generation_prompt` to True."
+        if (body.get("messages") or [{}])[-1].get("role") != "assistant":
+            return "continue_final_message is set but the final message is not the assistant's"
     if "stream_options" in body and body.get("stream") is not True:
         return "Stream options can only be defined when `stream=True`."
     return None

@@ -25,6 +25,9 @@ class Request(NamedTuple):
     # "json_schema": {"name", "schema", "strict"}}; each backend sends it as its models take it.
     response_format: Mapping[str, Any] | None = None
     affinity: str | None = None  # a conversation's stable id, for the server's prompt cache
+    # The last message is the start of an answer (cut or interrupted): the model goes on with it
+    # rather than answering after it. Each backend sends that as its server understands it.
+    continue_final: bool = False
 
 
 class HttpCall(NamedTuple):

@@ -26,6 +26,7 @@ from wai.backends.base import (
     TextDelta,
 )
 from wai.backends.http import RetryPolicy, get_json, stream_call
+from wai.backends.templates import continuation_prompt
 from wai.errors import (
     EXIT_CONFIG,
     EXIT_NETWORK,
@@ -78,6 +79,12 @@ class CloudflareBackend:
     def prepare(self, request: Request) -> HttpCall:
         """The call for `request`: /ai/run, or the OpenAI-compatible endpoint for messages to a
         model known to answer a streamed request on /ai/run with JSON (gpt-oss)."""
+        if request.continue_final and request.prompt is None:
+            # An answer to continue: a raw prompt in the model's own template, ending inside the
+            # answer, where the template is known; else the messages as they are.
+            prompt = continuation_prompt(self.facts.template, request.messages)
+            if prompt is not None:
+                request = request._replace(prompt=prompt, messages=())
         if request.stream and request.prompt is None and not self.facts.streams_on_run:
             return self.prepare_chat_completion(request)
         body: dict[str, Any] = {}

@@ -27,6 +27,13 @@ START_COMMANDS = {
     "lmstudio": "lms server start (or the Developer tab of LM Studio)",
 }
 
+# How each server continues a trailing assistant message (a partial answer) instead of answering
+# after it: vLLM when told so; llama.cpp's server and Ollama on their own (nothing to add). Any
+# other server gets the same messages, and may answer after the partial one instead.
+CONTINUE_FINAL_MESSAGE: dict[str, dict[str, Any]] = {
+    "vllm": {"continue_final_message": True, "add_generation_prompt": False},
+}
+
 
 def context_hint(name: str) -> str:
     return (
@@ -96,6 +103,8 @@ class OpenAIBackend:
         body["stream"] = request.stream
         if request.stream:
             body["stream_options"] = {"include_usage": True}
+        if request.continue_final and request.prompt is None:
+            body.update(CONTINUE_FINAL_MESSAGE.get(self.name, {}))
         body.update(request.params)
         if request.response_format is not None:
             body["response_format"] = dict(request.response_format)

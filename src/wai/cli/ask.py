@@ -73,6 +73,7 @@ def ask(
     markdown: opt.MarkdownMode = None,
     session: opt.SessionName = None,
     resume_last: opt.ResumeLast = False,
+    continue_answer: opt.ContinueAnswer = False,
     no_save: Annotated[
         bool, typer.Option("--no-save", help="Do not save this one-shot as a session.")
     ] = False,
@@ -83,6 +84,25 @@ def ask(
     """Ask one question and stream the answer. Piped stdin comes first, then the words."""
     env = environment(ctx)
     with reported(env):
+        if continue_answer:
+            from wai.cli.continue_answer import run_continue
+
+            run_continue(
+                env,
+                words or [],
+                opt.overrides_from(ctx.params),
+                raw=raw,
+                stream=not no_stream,
+                as_json=as_json,
+                structured=json_mode or schema is not None,
+                markdown=markdown,
+                show_request=show_request,
+                show_usage=usage,
+                session=session,
+                resume_last=resume_last,
+                save=not no_save,
+            )
+            return
         run_ask(
             env,
             words or [],

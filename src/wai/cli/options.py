@@ -135,6 +135,14 @@ SessionName = Annotated[
 ResumeLast = Annotated[
     bool, typer.Option("-c", "--continue", help="Continue the most recently updated session.")
 ]
+ContinueAnswer = Annotated[
+    bool,
+    typer.Option(
+        "--continue-answer",
+        help="Resume the session's last answer, interrupted or cut at max_tokens (with -c or "
+        "--session; no prompt): only the new text is printed, and it is appended to that answer.",
+    ),
+]
 
 
 def overrides_from(values: Mapping[str, Any]) -> Overrides:

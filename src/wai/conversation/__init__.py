@@ -14,6 +14,7 @@ from typing import Any
 from wai.backends import make_backend
 from wai.backends.base import Backend, ModelInfo, Request, TurnResult
 from wai.backends.catalogue import CatalogueCache, find
+from wai.conversation import continuation
 from wai.conversation.retirement import retirement_notice
 from wai.conversation.store import Session, SessionStore, check_name, name_from, now
 from wai.conversation.turn import ReaderLeft, run_turn
@@ -338,6 +339,16 @@ class Conversation:
         if result.text or result.reasoning:
             self._record(prompt, result, sent_at, replace_last=replace_last)
         return result
+
+    def continuation_request(self, *, stream: bool = True) -> Request:
+        """The request that continues the last answer, cut short (see `continue_answer`)."""
+        return continuation.continuation_request(self, stream=stream)
+
+    def continue_answer(self, renderer: Renderer, *, stream: bool = True) -> TurnResult:
+        """Continue the last answer, which was interrupted or cut at max_tokens: only the new
+        text reaches `renderer`, and it is appended to that answer in the session. A
+        UsageError when there is no such answer."""
+        return continuation.continue_answer(self, renderer, stream=stream)
 
     def _record(
         self, prompt: str, result: TurnResult, sent_at: str, *, replace_last: bool = False

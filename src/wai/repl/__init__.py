@@ -117,7 +117,11 @@ class Repl:
         if result.error is not None:
             self.env.report(result.error)
         elif result.finish_reason == "interrupted":
-            kept = "the partial answer is kept" if result.text else "nothing was kept"
+            kept = (
+                "the partial answer is kept; /continue resumes it"
+                if result.text
+                else "nothing was kept"
+            )
             self.env.notice(f"interrupted; {kept}")
 
     # --- prompt-toolkit ---
@@ -203,6 +207,12 @@ class Repl:
             ),
             Command("unset", "KEY", "remove a parameter or body field", self.cmd_unset),
             Command("retry", "", "regenerate the last answer", self.cmd_retry),
+            Command(
+                "continue",
+                "",
+                "resume the last answer, interrupted or cut at max_tokens",
+                self.cmd_continue,
+            ),
             Command("undo", "", "drop the last exchange", self.cmd_undo),
             Command("history", "", "show this session's messages", self.cmd_history),
             Command("sessions", "", "list the saved sessions", self.cmd_sessions),
@@ -342,6 +352,17 @@ class Repl:
 
     def cmd_retry(self, _: str) -> None:
         self.send(self.conversation.last_prompt(), replace_last=True)
+
+    def cmd_continue(self, _: str) -> None:
+        """Resume the last answer where it stopped: the new text is drawn (after the answer's
+        open paragraph or code block, drawn again) and appended to that answer."""
+        renderer = choose_renderer(self.env, reasoning=self.conversation.settings.reasoning)
+        result = self.conversation.continue_answer(renderer)  # a WaiError: nothing was sent
+        if result.error is not None:
+            self.env.report(result.error)
+        elif result.finish_reason == "interrupted":
+            kept = "what arrived is kept" if result.text else "nothing more arrived"
+            self.env.notice(f"interrupted; {kept}; /continue resumes the answer")
 
     def cmd_undo(self, _: str) -> None:
         self.conversation.undo()

@@ -12,6 +12,9 @@ class ModelFacts(NamedTuple):
     streams_on_run: bool = True  # False: /ai/run answers a streamed request with JSON
     thinking_opened: bool = False  # its chat template opens `<think>`: the text starts inside
     chat_completions: bool = False  # it takes OpenAI's Chat Completions body (not the 2024 one)
+    # Its chat template, for a raw prompt wai writes itself (see wai.backends.templates); None:
+    # not known exactly, so wai never writes one for it.
+    template: str | None = None
 
 
 UNKNOWN = ModelFacts()
@@ -20,7 +23,7 @@ SEED_MODEL = "@hf/thebloke/mistral-7b-instruct-v0.1-awq"
 # From Cloudflare's model pages and changelog (2026). The catalogue's own context_window for the
 # GLM 5 family is larger than what its gateway accepts: the smaller figure is kept.
 KNOWN_MODELS: dict[str, ModelFacts] = {
-    SEED_MODEL: ModelFacts(4096),
+    SEED_MODEL: ModelFacts(4096, template="mistral-instruct"),
     "@cf/openai/gpt-oss-120b": ModelFacts(
         128_000, reasons=True, streams_on_run=False, chat_completions=True
     ),
@@ -41,7 +44,7 @@ KNOWN_MODELS: dict[str, ModelFacts] = {
     "@cf/deepseek-ai/deepseek-v4-flash-0731": ModelFacts(1_048_576, reasons=True),
     # Gemma 4 reasons only when asked to.
     "@cf/google/gemma-4-26b-a4b-it": ModelFacts(256_000, chat_completions=True),
-    "@cf/meta/llama-3.3-70b-instruct-fp8-fast": ModelFacts(24_000),
+    "@cf/meta/llama-3.3-70b-instruct-fp8-fast": ModelFacts(24_000, template="llama-3.1"),
     "@cf/meta/llama-4-scout-17b-16e-instruct": ModelFacts(131_000),
     "@cf/mistralai/mistral-small-3.1-24b-instruct": ModelFacts(128_000),
     "@cf/qwen/qwen3.8-27b": ModelFacts(262_144, chat_completions=True),
