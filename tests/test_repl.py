@@ -46,6 +46,7 @@ STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 AFFINITY_ID = re.compile(r"ses_[0-9a-f]{16}")  # a session's prompt-cache id
 AFFINITY = "<affinity>"
 TIME = "<timestamp>"
+SGR = re.compile(r"\x1b\[[0-9;]*m")  # a colour or style: the only escape wai itself writes
 
 
 def stamped(value: Any) -> Any:
@@ -306,7 +307,11 @@ def test_help_lists_every_command_and_the_keys(chat: Chat, server: WorkersAIServ
         "  /reasoning            show the last answer's reasoning\n"
         "  /usage                tokens used in this session\n"
         "  /clear                clear the screen\n"
-        "Enter sends · Alt-Enter (or Esc Enter) inserts a newline · Ctrl-R searches history\n"
+        "  /copy [N]             copy the last answer, or its Nth code block\n"
+        "  /file PATH            attach a text file to the next message\n"
+        "  /export [FILE]        write the conversation as markdown\n"
+        "Enter sends · Alt-Enter (or Esc Enter) inserts a newline · Tab completes · "
+        "Ctrl-R searches history\n"
         "Ctrl-C stops an answer or clears the line · Ctrl-D leaves · //text sends '/text'\n",
         "",
     )
@@ -453,7 +458,7 @@ def test_an_unknown_model_gets_the_servers_error_and_the_repl_goes_on(
 
 def test_backend_shows_the_current_backend(chat: Chat, server: WorkersAIServer) -> None:
     chat.type("/backend")
-    assert chat.output() == ("cloudflare\n", "")
+    assert chat.output() == (f"cloudflare (model {DEFAULT_MODEL})\n", "")
 
 
 def test_backend_switch_to_a_configured_backend_is_recorded(
@@ -465,7 +470,7 @@ def test_backend_switch_to_a_configured_backend_is_recorded(
     chat.type("/backend work")
     assert chat.output() == ("", f"wai: backend: work (model {DEFAULT_MODEL})\n")
     chat.type("/backend")
-    assert chat.output() == ("work\n", "")
+    assert chat.output() == (f"work (model {DEFAULT_MODEL})\n", "")
     chat.type("hi")
     assert chat.output() == (ANSWER, "")
     assert server.run_requests[-1].path == run_path()
@@ -483,7 +488,7 @@ def test_an_unknown_backend_is_an_error_and_the_repl_goes_on(
         "hint: add a [backends.nope] table with `wai config set backends.nope.type ...`\n",
     )
     chat.type("/backend")
-    assert chat.output() == ("cloudflare\n", "")
+    assert chat.output() == (f"cloudflare (model {DEFAULT_MODEL})\n", "")
 
     # The failed switch leaves nothing behind: later changes and messages work as before.
     chat.type("/set temperature 0.2")
@@ -1070,7 +1075,13 @@ def test_stored_text_reaches_a_terminal_with_its_controls_shown(
 
     chat.type("/history", "/system", "/sessions")
 
-    shown = chat.env.stdout.getvalue()
+    # wai's own colours (SGR sequences) aside, every control character is shown, not obeyed.
+    shown = SGR.sub("", chat.env.stdout.getvalue())
     assert "\x1b" not in shown and "\x9b" not in shown and "\x07" not in shown
-    assert "assistant: clear^[[2J title^[]0;owned^G csiM-^[2J\n" in shown
-    assert "be ^[[31mred\n" in shown
+    assert [line.rstrip() for line in shown.splitlines()] == [
+        "system: be ^[[31mred",
+        "› hi",
+        "clear^[[2J title^[]0;owned^G csiM-^[2J",
+        "be ^[[31mred",
+        f"{today()}-hi  (1 turn) hi",
+    ]

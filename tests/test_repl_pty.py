@@ -221,6 +221,7 @@ def test_reasoning_shows_the_last_answers_thinking_and_is_never_sent(
     shown = [line.rstrip() for line in screen.display]
     while shown and not shown[-1]:
         shown.pop()
+    assert shown.pop(0) == "/help · Alt-Enter new line · Ctrl-D to leave"  # the start hint
     collapsed = re.compile(r"thought for \d+\.\d s \(2 tokens\)")
     assert collapsed.fullmatch(shown[1]) and collapsed.fullmatch(shown[8]), shown
     assert [shown[0], *shown[2:8], *shown[9:]] == [

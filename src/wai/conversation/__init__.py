@@ -146,6 +146,14 @@ class Conversation:
             return self.model_info.reasons
         return model_facts(self.settings.backend.model).reasons
 
+    @property
+    def known_model(self) -> str | None:
+        """The model the next request uses, when known without asking the network: the one
+        named, or the local server's first model once its list was fetched (by the first turn);
+        None until then."""
+        picked = self.backend.picked
+        return self.settings.backend.model or (picked.id if picked else None)
+
     def switch(
         self,
         *,

@@ -5,21 +5,37 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 import termios
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from wai.backends.catalogue import CatalogueCache
 from wai.conversation import Conversation
-from wai.conversation.store import SessionStore
+from wai.conversation.store import SLUG, SessionStore
+from wai.conversation.transcript import markdown_transcript
 from wai.conversation.window import estimate_messages
 from wai.environment import Environment
 from wai.errors import UsageError, WaiError
-from wai.render import choose_renderer
-from wai.settings import Overrides, configured_roles
+from wai.render import choose_renderer, markdown_wanted
+from wai.render.stored import print_messages, render_messages, screen_rows, typed
+from wai.repl.completion import argument_completer
+from wai.repl.pager import page
+from wai.repl.tools import (
+    Attachment,
+    code_blocks,
+    count,
+    export_path,
+    osc52,
+    read_attachment,
+    with_attachments,
+    write_export,
+)
+from wai.settings import DEFAULT_BACKEND, LOCAL_PRESETS, Overrides, configured_roles
 from wai.settings.params import (
     PARAMS,
     check_param,
@@ -27,8 +43,10 @@ from wai.settings.params import (
     parse_option_value,
     shown_value,
 )
-from wai.settings.paths import data_dir
+from wai.settings.paths import cache_dir, data_dir
 from wai.signals import Terminated, raise_if_terminated
+
+START_HINT = "/help · Alt-Enter new line · Ctrl-D to leave"
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,7 @@ class Repl:
         self.conversation = conversation
         self.overrides = overrides  # the command line's, for /new and /load
         self.commands = {command.name: command for command in self._commands()}
+        self.attachments: list[Attachment] = []  # /file's, for the next message
 
     # --- the loop ---
 
@@ -63,10 +82,12 @@ class Repl:
         `terminal`: where to read from when stdin is not one (/dev/tty); None means stdin.
         SIGTERM or SIGHUP (`signals.Terminated`) ends it, at the prompt or once the answer it
         stopped has been saved; the terminal's modes are given back as they were."""
-        if self.conversation.session.messages:
+        if self.conversation.session.turns:  # a system message alone is a new session
             self._show_recent()
+        elif first_message is None and self.env.stdout_isatty:
+            self._hint(START_HINT)
         if first_message is not None:
-            self.send(first_message)
+            self.send(first_message, echo=True)
             raise_if_terminated()
             if terminal is None and not self.env.stdin_isatty:
                 return
@@ -107,10 +128,17 @@ class Repl:
             return
         self.send(text[1:] if text.startswith("//") else text)
 
-    def send(self, text: str, *, replace_last: bool = False) -> None:
+    def send(self, text: str, *, replace_last: bool = False, echo: bool = False) -> None:
+        """Send a message (with the files /file attached, unless it asks an exchange again).
+        `echo`: show it as if typed at the prompt first (piped text, /edit's), on a terminal."""
+        if echo and self.env.stdout_isatty:
+            self.env.show(typed(text))
+        attached = [] if replace_last else self.attachments
         try:
             renderer = choose_renderer(self.env, reasoning=self.conversation.settings.reasoning)
-            result = self.conversation.send(text, renderer, replace_last=replace_last)
+            result = self.conversation.send(
+                with_attachments(text, attached), renderer, replace_last=replace_last
+            )
         except WaiError as error:  # refused before sending (too long, no credentials, ...)
             self.env.report(error)
             return
@@ -123,13 +151,16 @@ class Repl:
                 else "nothing was kept"
             )
             self.env.notice(f"interrupted; {kept}")
+        if attached and (result.text or result.reasoning):  # they went with a saved exchange
+            self.attachments = []
+        elif attached:
+            self.env.notice(f"the attachments ({_files(attached)}) go with the next message")
 
     # --- prompt-toolkit ---
 
     def _prompt_session(self, terminal: IO[str] | None) -> Any:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-        from prompt_toolkit.completion import WordCompleter
         from prompt_toolkit.history import FileHistory
         from prompt_toolkit.key_binding import KeyBindings
 
@@ -155,8 +186,16 @@ class Repl:
         return PromptSession(
             history=FileHistory(str(history_path)),
             auto_suggest=AutoSuggestFromHistory(),
-            completer=WordCompleter(
-                [f"/{name}" for name in self.commands], sentence=True, match_middle=False
+            completer=argument_completer(
+                {name: command.help for name, command in self.commands.items()},
+                {
+                    "load": self._session_names,
+                    "model": self._model_ids,
+                    "backend": self._backend_names,
+                    "set": lambda: [*PARAMS, *self.conversation.params],
+                    "unset": lambda: list(self.conversation.params),
+                    "role": lambda: list(_table(self.conversation.config, "roles")),
+                },
             ),
             complete_while_typing=False,
             multiline=True,
@@ -175,13 +214,53 @@ class Repl:
         window = conversation.context_window
         context = f"context ~{used}/{window}" if window else f"context ~{used} tokens"
         name = conversation.session.name or "new session"
-        return f" {backend.name} · {backend.model} · {name} · {context} "
+        if not conversation.persistent:  # `wai chat --no-save`
+            name += " (not saved)"
+        attached = f" · {_files(self.attachments)} attached" if self.attachments else ""
+        return f" {backend.name} · {self._model_shown()} · {name} · {context}{attached} "
+
+    def _model_shown(self) -> str:
+        """The model the next request uses; a local server's first model is known only once
+        its list was fetched (by the first message), and says so until then."""
+        return self.conversation.known_model or "(first model the server lists)"
+
+    # --- completion's candidates: from disk or memory, never from the network ---
+
+    def _session_names(self) -> list[str]:
+        """The saved sessions' names, the most recently updated first."""
+        directory = SessionStore().directory
+        with contextlib.suppress(OSError):
+            files = [path for path in directory.glob("*.json") if SLUG.fullmatch(path.stem)]
+            return [path.stem for path in sorted(files, key=_mtime, reverse=True)]
+        return []
+
+    def _model_ids(self) -> list[str]:
+        """The current model, then the backend's cached catalogue (`wai models` fills it)."""
+        backend = self.conversation.settings.backend.name
+        cached = CatalogueCache(cache_dir()).load(backend, warn=lambda _: None, max_age=None)
+        known = self.conversation.known_model
+        return [*([known] if known else []), *(model.id for model in cached or [])]
+
+    def _backend_names(self) -> list[str]:
+        named = _table(self.conversation.config, "backends")
+        return [DEFAULT_BACKEND, *LOCAL_PRESETS, *named]
+
+    def _hint(self, text: str) -> None:
+        """A line of help on the terminal, dimmed (unless NO_COLOR or TERM=dumb)."""
+        self.env.write_out(text + "\n" if self.env.no_color else f"\x1b[2m{text}\x1b[0m\n")
 
     def _show_recent(self, exchanges: int = 2) -> None:
         session = self.conversation.session
         self.env.notice(f"session {session.name}: {session.turns_text}; the last ones:")
         recent = [m for m in session.messages if m["role"] != "system"][-2 * exchanges :]
-        for message in recent:
+        self._print_messages(recent)
+
+    def _print_messages(self, messages: list[dict[str, Any]]) -> None:
+        """On a terminal, as the live REPL showed them; elsewhere, as `role: text` lines."""
+        if markdown_wanted(self.env, None):
+            print_messages(self.env, messages)
+            return
+        for message in messages:
             self._print_message(message)
 
     def _print_message(self, message: dict[str, Any]) -> None:
@@ -222,12 +301,16 @@ class Repl:
             Command("reasoning", "", "show the last answer's reasoning", self.cmd_reasoning),
             Command("usage", "", "tokens used in this session", self.cmd_usage),
             Command("clear", "", "clear the screen", self.cmd_clear),
+            Command("copy", "[N]", "copy the last answer, or its Nth code block", self.cmd_copy),
+            Command("file", "PATH", "attach a text file to the next message", self.cmd_file),
+            Command("export", "[FILE]", "write the conversation as markdown", self.cmd_export),
         )
 
     def cmd_help(self, _: str) -> None:
         lines = [f"  /{c.name} {c.args}".ljust(24) + c.help for c in self.commands.values()]
         keys = (
-            "Enter sends · Alt-Enter (or Esc Enter) inserts a newline · Ctrl-R searches history\n"
+            "Enter sends · Alt-Enter (or Esc Enter) inserts a newline · Tab completes · "
+            "Ctrl-R searches history\n"
             "Ctrl-C stops an answer or clears the line · Ctrl-D leaves · //text sends '/text'"
         )
         self.env.write_out("\n".join(lines) + "\n" + keys + "\n")
@@ -283,20 +366,21 @@ class Repl:
 
     def cmd_model(self, model: str) -> None:
         if not model:
-            self.env.write_out(f"{self.conversation.settings.backend.model}\n")
+            self.env.write_out(f"{self._model_shown()}\n")
             return
         self.conversation.switch(model=model)
         self.conversation.save_settings()
         self.env.notice(f"model: {model}")
 
     def cmd_backend(self, name: str) -> None:
+        backend = self.conversation.settings.backend
         if not name:
-            self.env.write_out(f"{self.conversation.settings.backend.name}\n")
+            self.env.write_out(f"{backend.name} (model {self._model_shown()})\n")
             return
         self.conversation.switch(backend=name, model=None)
         self.conversation.save_settings()
         backend = self.conversation.settings.backend
-        self.env.notice(f"backend: {backend.name} (model {backend.model})")
+        self.env.notice(f"backend: {backend.name} (model {self._model_shown()})")
 
     def cmd_set(self, argument: str) -> None:
         """`/set KEY VALUE`: a known parameter (range-checked) or any body field, as `-o` takes
@@ -369,8 +453,18 @@ class Repl:
         self.env.notice("dropped the last exchange")
 
     def cmd_history(self, _: str) -> None:
-        for message in self.conversation.session.messages:
-            self._print_message(message)
+        """Every message; on a terminal as the live REPL showed them, through the pager when
+        they take more rows than the screen has."""
+        messages = self.conversation.session.messages
+        if not markdown_wanted(self.env, None):
+            self._print_messages(messages)
+            return
+        text = render_messages(self.env, messages)
+        size = shutil.get_terminal_size()
+        if screen_rows(text, size.columns) > size.lines:
+            page(self.env, text)
+        else:
+            self.env.write_out(text)
 
     def cmd_sessions(self, _: str) -> None:
         sessions = SessionStore().all()
@@ -401,7 +495,7 @@ class Repl:
     def cmd_edit(self, _: str) -> None:
         text = edit_in_editor(self.env)
         if text.strip():
-            self.send(text.rstrip("\n"))
+            self.send(text.rstrip("\n"), echo=True)
         else:
             self.env.notice("empty message; nothing sent")
 
@@ -435,6 +529,59 @@ class Repl:
         output.cursor_goto(0, 0)
         output.flush()
 
+    def cmd_copy(self, argument: str) -> None:
+        """`/copy [N]`: the last answer, or its Nth fenced code block (the code alone), on the
+        clipboard, through the terminal (OSC 52): the user's own act, so the escape sequence
+        is written as it is, unlike any a model sends."""
+        if not self.env.stdout_isatty:
+            raise UsageError(
+                "/copy needs a terminal: it asks the terminal to set the clipboard",
+                hint="in a pipe, `wai sessions export NAME` gives the conversation",
+            )
+        answer = self._last_answer()
+        if not argument:
+            self.env.write_out(osc52(answer))
+            self.env.notice(f"copied the answer ({count(len(answer), 'character')})")
+            return
+        if not argument.isdigit() or int(argument) < 1:
+            raise UsageError("usage: /copy [N], N the number of a code block (1 is the first)")
+        number, blocks = int(argument), code_blocks(answer)
+        if number > len(blocks):
+            has = count(len(blocks), "code block") if blocks else "no code block"
+            raise UsageError(f"the last answer has {has}")
+        block = blocks[number - 1]
+        code = block.code.removesuffix("\n")
+        lines = count(len(code.split("\n")) if code else 0, "line")
+        self.env.write_out(osc52(code))
+        described = f"{block.language}, {lines}" if block.language else lines
+        self.env.notice(f"copied code block {number} ({described})")
+
+    def _last_answer(self) -> str:
+        for message in reversed(self.conversation.session.messages):
+            if message["role"] == "assistant":
+                return str(message["content"])
+        raise UsageError("there is no answer yet")
+
+    def cmd_file(self, path: str) -> None:
+        """`/file PATH`: a text file, fenced with its name, goes before the next message."""
+        if not path:
+            raise UsageError("usage: /file PATH (a text file up to 1 MiB)")
+        attachment = read_attachment(path, Path.cwd())
+        self.attachments.append(attachment)
+        size = count(len(attachment.text), "character")
+        self.env.notice(f"attached {path} ({size}); it goes with your next message")
+
+    def cmd_export(self, path: str) -> None:
+        """`/export [FILE]`: the conversation as markdown, to FILE (never overwritten) or to
+        SESSION.md in the current directory (SESSION-2.md, ... when that is taken)."""
+        session = self.conversation.session
+        if not session.messages:
+            raise UsageError("there is nothing to export yet")
+        target = export_path(path, session.name or "chat", Path.cwd())
+        write_export(target, markdown_transcript(session))
+        messages = count(len(session.messages), "message")
+        self.env.notice(f"exported {messages} to {path or target.name}")
+
 
 @contextlib.contextmanager
 def _tty_restored(stream: IO[Any]) -> Iterator[None]:
@@ -460,3 +607,20 @@ def edit_in_editor(env: Environment) -> str:
         path.write_text("")
         subprocess.run([*shlex.split(editor), str(path)], check=False)
         return path.read_text()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _table(config: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """A table of the config (`[backends.*]`, `[roles.*]`); empty when it is not one."""
+    table = config.get(key)
+    return table if isinstance(table, dict) else {}
+
+
+def _files(attachments: list[Attachment]) -> str:
+    return count(len(attachments), "file")
