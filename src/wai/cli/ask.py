@@ -14,6 +14,7 @@ from wai.settings import Overrides
 
 if TYPE_CHECKING:  # importing wai.backends loads every backend, which `wai --help` does not need
     from wai.backends.base import TurnResult, Usage
+    from wai.conversation import Conversation
     from wai.render import Renderer
 
 
@@ -176,11 +177,7 @@ def run_ask(
         env.write_out(as_curl(conversation.backend.prepare(request)) + "\n")
         return
 
-    fields = {
-        "model": conversation.backend.model,
-        "backend": conversation.backend.name,
-        "session": conversation.session.name if conversation.persistent else None,
-    }
+    fields = answer_fields(conversation)
     if response_format is not None:
         from wai.render.collect import SilentRenderer
 
@@ -196,17 +193,33 @@ def run_ask(
     result = conversation.send(
         prompt, renderer, raw=raw, stream=stream, response_format=response_format
     )
+    settle(env, result, show_usage=show_usage)
+    if response_format is not None:
+        saved_as = conversation.session.name if conversation.persistent else None
+        print_structured(
+            env, result, response_format, as_json=fields if as_json else None, saved_as=saved_as
+        )
+
+
+def answer_fields(conversation: "Conversation") -> dict[str, Any]:
+    """What `--json` prints beside the answer: the model, the backend, the session it is saved
+    in (None when it is not)."""
+    return {
+        "model": conversation.backend.model,
+        "backend": conversation.backend.name,
+        "session": conversation.session.name if conversation.persistent else None,
+    }
+
+
+def settle(env: Environment, result: "TurnResult", *, show_usage: bool) -> None:
+    """After the answer was drawn and saved: the usage on stderr when asked, then the turn's
+    error raised (its exit status), or Ctrl-C's when it was interrupted."""
     if show_usage:
         env.notice(describe_usage(result.usage))
     if result.error is not None:
         raise result.error
     if result.finish_reason == "interrupted":
         raise KeyboardInterrupt
-    if response_format is not None:
-        saved_as = conversation.session.name if conversation.persistent else None
-        print_structured(
-            env, result, response_format, as_json=fields if as_json else None, saved_as=saved_as
-        )
 
 
 def print_structured(

@@ -25,7 +25,7 @@ def run_continue(
     """Continue the last answer of the session `-c` or `--session` names: stdout gets only the
     new text (or, with `as_json`, its fields), and the session that answer grown by it."""
     from wai.backends.curl import as_curl
-    from wai.cli.ask import describe_usage
+    from wai.cli.ask import answer_fields, settle
     from wai.conversation import Conversation
     from wai.conversation.store import SessionStore, check_name
     from wai.render import choose_renderer
@@ -65,11 +65,7 @@ def run_continue(
         request = conversation.continuation_request(stream=stream)
         env.write_out(as_curl(conversation.backend.prepare(request)) + "\n")
         return
-    fields = {
-        "model": conversation.backend.model,
-        "backend": conversation.backend.name,
-        "session": conversation.session.name if conversation.persistent else None,
-    }
+    fields = answer_fields(conversation)
     renderer = choose_renderer(
         env,
         as_json=fields if as_json else None,
@@ -77,9 +73,4 @@ def run_continue(
         reasoning=conversation.settings.reasoning,
     )
     result = conversation.continue_answer(renderer, stream=stream)
-    if show_usage:
-        env.notice(describe_usage(result.usage))
-    if result.error is not None:
-        raise result.error
-    if result.finish_reason == "interrupted":
-        raise KeyboardInterrupt
+    settle(env, result, show_usage=show_usage)
