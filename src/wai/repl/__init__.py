@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import termios
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -194,7 +194,7 @@ class Repl:
                     "backend": self._backend_names,
                     "set": lambda: [*PARAMS, *self.conversation.params],
                     "unset": lambda: list(self.conversation.params),
-                    "role": lambda: list(_table(self.conversation.config, "roles")),
+                    "role": lambda: list(configured_roles(self.conversation.config)),
                 },
             ),
             complete_while_typing=False,
@@ -242,8 +242,9 @@ class Repl:
         return [*([known] if known else []), *(model.id for model in cached or [])]
 
     def _backend_names(self) -> list[str]:
-        named = _table(self.conversation.config, "backends")
-        return [DEFAULT_BACKEND, *LOCAL_PRESETS, *named]
+        """cloudflare, the ready-made local servers, then the config's (as known_backends has
+        them, in this order)."""
+        return [DEFAULT_BACKEND, *LOCAL_PRESETS, *self.conversation.config.get("backends", {})]
 
     def _hint(self, text: str) -> None:
         """A line of help on the terminal, dimmed (unless NO_COLOR or TERM=dumb)."""
@@ -614,12 +615,6 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
-
-
-def _table(config: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    """A table of the config (`[backends.*]`, `[roles.*]`); empty when it is not one."""
-    table = config.get(key)
-    return table if isinstance(table, dict) else {}
 
 
 def _files(attachments: list[Attachment]) -> str:
