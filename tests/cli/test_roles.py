@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import wai
 from tests.servers.models_2026 import SCOUT_TOKENS, SCOUT_USAGE
 from tests.servers.openai_compat import OpenAIServer
-from tests.servers.workers_ai import ACCOUNT, DEFAULT_MODEL, LLAMA4_SCOUT, TOKEN, WorkersAIServer
+from tests.servers.workers_ai import ACCOUNT, DEFAULT_MODEL, LLAMA4_SCOUT, WorkersAIServer
 from tests.test_repl import Chat, answered, asked, saved, stamped
 from tests.test_repl_pty import PROMPT, spawn
 from wai.settings import Overrides

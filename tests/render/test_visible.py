@@ -44,7 +44,10 @@ def test_notices_are_visible_on_a_terminal_only() -> None:
     assert terminal.getvalue() == "wai: a ^[]0;t^G b\n"
     assert pipe.getvalue() == "wai: a \x1b]0;t\x07 b\n"
     Environment(stderr=terminal).report(WaiError("bad \x9b2J", hint="\x1b[2J"))
-    assert terminal.getvalue().endswith("wai: error: bad M-^[2J\nhint: ^[[2J\n")
+    # the labels' colours are wai's own escapes, added after the text was made visible
+    assert terminal.getvalue().endswith(
+        "\x1b[1;31mwai: error:\x1b[0m bad M-^[2J\n\x1b[36mhint:\x1b[0m ^[[2J\n"
+    )
 
 
 class _Backend:
