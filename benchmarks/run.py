@@ -42,7 +42,9 @@ ACCOUNT = "0123456789abcdef0123456789abcdef"
 TOKEN = "bench-token-5f3a9c"
 ROWS, COLUMNS = 50, 120
 MAX_TOKENS = 200_000  # the most tokens the server will stream for one request
-ASKED = re.compile(r"(tokens|reasoning)=(\d+)")  # the prompt "tokens=N" asks for N tokens
+ASKED = re.compile(r"(tokens|reasoning|paced)=(\d+)")  # the prompt "tokens=N" asks for N tokens
+PACED_ROWS, PACED_COLUMNS = 40, 100  # the terminal of the bytes-written rows
+PACED_RATES = (50, 200)  # tokens a second: a model's pace, a fast one's
 REASONING_SHARE = 0.8  # "reasoning=N": N tokens as OpenAI chunks, this share of them reasoning
 
 DOCUMENT = """## Streaming answers in a terminal
@@ -97,6 +99,42 @@ def tokens(n: int) -> list[str]:
     return [pieces[i % len(pieces)] for i in range(n)]
 
 
+ANSWER = """Rendering streamed markdown well is mostly about **what you redraw**. A token usually
+extends the last line, so the cheapest update writes only its characters.
+
+Three things to keep in mind:
+
+- Paragraphs reflow when an `*emphasis*` closes, so their last lines stay open.
+- Code blocks grow line by line; finished lines never change.
+- Tables reflow until their last row arrives.
+
+```python
+def diff(old: list[str], new: list[str]) -> list[tuple[int, str]]:
+    changes = []
+    for row, line in enumerate(new):
+        if row >= len(old) or old[row] != line:
+            changes.append((row, line))
+    return changes
+```
+
+| approach | bytes per token | flicker |
+|----------|----------------:|---------|
+| redraw the block | high | visible |
+| write the difference | low | none |
+
+Measure the bytes a terminal receives before and after: over SSH, bytes are what the user feels as
+lag.
+"""
+
+
+def answer_tokens() -> list[str]:
+    """ANSWER as a model's tokens: a word with its leading space, a number, a run of newlines or
+    spaces, a punctuation mark (about 300 of them)."""
+    pieces = re.findall(r" ?[A-Za-z]+| ?\d{1,3}|\n+| +|[^\sA-Za-z\d]", ANSWER)
+    assert "".join(pieces) == ANSWER, "the tokeniser must cover the answer"
+    return pieces
+
+
 def sse_event(data: str) -> bytes:
     return f"data: {data}\n\n".encode()
 
@@ -112,6 +150,18 @@ def stream_events(n: int) -> Iterator[bytes]:
     for token in tokens(n):
         yield sse_event(json.dumps({"response": token, "p": "abdefgh"}, separators=(",", ":")))
     usage = {"prompt_tokens": 12, "completion_tokens": n, "total_tokens": n + 12}
+    yield sse_event(json.dumps({"response": "", "usage": usage}, separators=(",", ":")))
+    yield sse_event("[DONE]")
+
+
+def paced_events(rate: int) -> Iterator[bytes]:
+    """ANSWER's tokens at `rate` tokens a second, each sent when a model would have made it."""
+    start = time.monotonic()
+    for count, token in enumerate(answer_tokens()):
+        time.sleep(max(0.0, start + count / rate - time.monotonic()))
+        yield sse_event(json.dumps({"response": token, "p": "abdefgh"}, separators=(",", ":")))
+    count = len(answer_tokens())
+    usage = {"prompt_tokens": 12, "completion_tokens": count, "total_tokens": count + 12}
     yield sse_event(json.dumps({"response": "", "usage": usage}, separators=(",", ":")))
     yield sse_event("[DONE]")
 
@@ -169,17 +219,20 @@ class Handler(BaseHTTPRequestHandler):
             content = ""
         match = ASKED.search(content)
         n = int(match.group(2)) if match else 0
-        make_events = reasoning_events if match and match.group(1) == "reasoning" else stream_events
+        kind = match.group(1) if match else "tokens"
+        make_events = {"reasoning": reasoning_events, "paced": paced_events}.get(
+            kind, stream_events
+        )
         if not (
             self.path.startswith(f"/client/v4/accounts/{ACCOUNT}/ai/run/")
             and self.headers.get("Authorization") == f"Bearer {TOKEN}"
             and 0 < n <= MAX_TOKENS
         ):
-            self.send_error(400, "expected an authorised POST with 'tokens=N' in it")
+            self.send_error(400, "expected an authorised POST with 'tokens=N' (or paced=N) in it")
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
-        events = list(make_events(n)) if self.prebuilt else None
+        events = list(make_events(n)) if self.prebuilt and kind != "paced" else None
         if events is not None:
             self.send_header("Content-Length", str(sum(map(len, events))))
         else:
@@ -259,15 +312,22 @@ class Result:
 
 
 def run(
-    cmd: list[str], env: dict[str, str], *, terminal: bool, timeout: float, memory: bool = False
+    cmd: list[str],
+    env: dict[str, str],
+    *,
+    terminal: bool,
+    timeout: float,
+    memory: bool = False,
+    size: tuple[int, int] = (ROWS, COLUMNS),
 ) -> Result:
-    """Run cmd with stdout to a pipe (or a 50x120 pseudo-terminal), read it all, time start→exit."""
+    """Run cmd with stdout to a pipe (or a pseudo-terminal of `size` rows and columns, 50x120
+    unless told), read it all, time start→exit."""
     with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
         if memory:
             cmd = [sys.executable, "-I", "-S", "-c", LAUNCHER, rss.name, *cmd]
         if terminal:
             reader, writer = pty.openpty()
-            fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+            fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
             streams: dict[str, Any] = {"stdin": writer, "stdout": writer, "stderr": writer}
         else:
             reader, writer = os.pipe()
@@ -521,7 +581,77 @@ def benchmark(runs: int, timeout: float, prebuilt: bool) -> list[Row]:
                 "PASS" if wai_mib <= 60 else "FAIL",
             )
         )
+        rows += bytes_written(env, Path(tmp), runs, timeout)
         return rows
+
+
+# Rich printing a markdown file whole, once: the final rendering the bytes-written rows compare to.
+RICH_PRINT = (
+    "import sys; from rich.console import Console; from rich.markdown import Markdown; "
+    "Console().print(Markdown(open(sys.argv[1], encoding='utf-8').read()))"
+)
+
+
+def bytes_written(env: dict[str, str], tmp: Path, runs: int, timeout: float) -> list[Row]:
+    """The bytes `wai ask` writes to a 100x40 terminal for ANSWER streamed at a model's pace,
+    against the bytes of Rich printing ANSWER once in the same terminal (the median of up to 3
+    runs: one takes as long as the answer). Both must leave the same screen and scrollback."""
+    size = (PACED_ROWS, PACED_COLUMNS)
+    answer = tmp / "answer.md"
+    answer.write_text(ANSWER, encoding="utf-8")
+    rich_print = [PYTHON, "-c", RICH_PRINT, str(answer)]
+    final = check(run(rich_print, env, terminal=True, timeout=timeout, size=size), rich_print)
+    expected = terminal_cells(final.output, size)
+    rows: list[Row] = []
+    for rate in PACED_RATES:
+        ask = [str(BENCH_VENV / "bin" / "wai"), "ask", "--no-save", f"paced={rate}"]
+        written = []
+        for _ in range(min(runs, 3)):
+            result = check(run(ask, env, terminal=True, timeout=timeout, size=size), ask)
+            if terminal_cells(result.output, size) != expected:
+                raise SystemExit(f"at {rate} tokens/s, wai's screen is not Rich's rendering")
+            written.append(len(result.output))
+        wai = statistics.median(written)
+        print(f"  paced {rate}/s: Rich {len(final.output)} B, wai {wai:.0f} B", file=sys.stderr)
+        ratio = wai / len(final.output)
+        rows.append(
+            (
+                f"~300-token answer at {rate} tokens/s in a 100×40 terminal: bytes written vs "
+                "Rich printing it once",
+                f"{len(final.output) / 1024:.1f} KiB",
+                f"{wai / 1024:.1f} KiB",
+                f"{ratio:.2f}",
+                "≤ 1.5",
+                "PASS" if ratio <= 1.5 else "FAIL",
+            )
+        )
+    print(
+        "correct: wai's screen and scrollback are Rich's rendering, styles included",
+        file=sys.stderr,
+    )
+    return rows
+
+
+def terminal_cells(output: bytes, size: tuple[int, int]) -> list[list[tuple[Any, ...]]]:
+    """What a terminal of `size` shows after `output`, scrollback then screen: every cell's
+    character, colours and attributes (pyte, from the test extra; a space's foreground colour,
+    weight and slant show nothing, and are left out), blank rows at the end left out."""
+    import pyte
+
+    rows, columns = size
+    screen = pyte.HistoryScreen(columns, rows, history=10_000)
+    pyte.ByteStream(screen).feed(output)
+    lines = [*screen.history.top, *(screen.buffer[y] for y in range(rows))]
+
+    def seen(char: Any) -> tuple[Any, ...]:
+        if char.data == " ":
+            char = char._replace(fg="default", bold=False, italics=False, blink=False)
+        return tuple(char)
+
+    shown = [[seen(line[x]) for x in range(columns)] for line in lines]
+    while shown and all(cell == seen(screen.default_char) for cell in shown[-1]):
+        shown.pop()
+    return shown
 
 
 def table(rows: list[Row]) -> str:

@@ -98,6 +98,168 @@ def test_block_by_block_equals_rich_rendering_the_whole_answer(
     assert rendered(deltas, None) == whole(text)  # all of them together, at the end
 
 
+# --- line by line, in a terminal ------------------------------------------------------------------
+
+TALL_BLOCKS = [  # taller than a short terminal, or with parts that change after they are drawn
+    "A long paragraph " + "with many words " * 10 + "that wraps over *several rows* here.",
+    "```python\n" + "\n".join(f"line_{i} = {i}  # comment" for i in range(10)) + "\n```",
+    "\n".join(f"- item {i} with a few words" for i in range(8)),
+    "\n".join(f"{i}. step {i}" for i in range(1, 13)),
+    "A paragraph that becomes\na heading\n---",
+    "*emphasis that opens here\nand `closes` on the next line*",
+    "| a | b |\n|---|---|\n" + "\n".join(f"| {i} | {'x' * 3 * i} |" for i in range(6)),
+    "Intro line\n- then a list\n- right after it\n```\ncode after the list\n```",
+    "```js\n/* a comment\nover lines */\nlet x = `a\nb`;\n```",
+]
+TERMINAL_WIDTH = 40
+
+
+class TerminalText(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def terminal_cells(
+    output: str | bytes, rows: int, columns: int = TERMINAL_WIDTH
+) -> list[list[tuple[object, ...]]]:
+    """What a terminal shows after `output`, scrollback then screen: every cell's character,
+    colours and attributes (a space's foreground colour, weight and slant show nothing); the
+    blank rows at the end left out."""
+    screen = pyte.HistoryScreen(columns, rows, history=10_000)
+    screen.set_mode(pyte.modes.LNM)  # "\n" as a tty delivers it: to the next line's start
+    pyte.Stream(screen).feed(output.decode() if isinstance(output, bytes) else output)
+    return shown_cells(screen)
+
+
+def shown_cells(screen: pyte.HistoryScreen) -> list[list[tuple[object, ...]]]:
+    """`terminal_cells` of a screen fed already."""
+    rows, columns = screen.lines, screen.columns
+
+    def seen(char: pyte.screens.Char) -> tuple[object, ...]:
+        if char.data == " ":
+            char = char._replace(fg="default", bold=False, italics=False)
+        return tuple(char)
+
+    lines = [*screen.history.top, *(screen.buffer[y] for y in range(rows))]
+    shown = [[seen(line[x]) for x in range(columns)] for line in lines]
+    while shown and all(cell == seen(screen.default_char) for cell in shown[-1]):
+        shown.pop()
+    return shown
+
+
+def drawn(deltas: list[str], frames: set[int], rows: int) -> tuple[str, str | None]:
+    """What the renderer writes to a terminal of `rows` rows when a frame is drawn after each
+    delta in `frames` (and its colour system)."""
+    out = TerminalText()
+    renderer = MarkdownRenderer(Environment(stdout=out, environ={}), None)
+    renderer.console.width, renderer.console.height = TERMINAL_WIDTH, rows
+    for index, delta in enumerate(deltas):
+        renderer.text(delta)
+        if index in frames:
+            renderer.frame()
+    renderer.finish(TurnResult("".join(deltas), None, "stop"))
+    return out.getvalue(), renderer.console.color_system
+
+
+def printed_whole(text: str, color_system: str | None, columns: int = TERMINAL_WIDTH) -> str:
+    """Rich printing the whole answer once, in the same colours."""
+    out = TerminalText()
+    console = Console(
+        file=out,
+        width=columns,
+        color_system=color_system,
+        force_terminal=True,
+        no_color=False,
+    )
+    console.print(Markdown(text))
+    return out.getvalue()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(BLOCKS + TALL_BLOCKS), min_size=1, max_size=5),
+    st.lists(st.integers(min_value=0, max_value=10_000), max_size=60),
+    st.sets(st.integers(min_value=0, max_value=200), max_size=60),
+    st.sampled_from([4, 8, 24]),
+)
+def test_line_by_line_in_a_terminal_equals_rich_printing_the_whole_answer(
+    blocks: list[str], cuts: list[int], frames: set[int], rows: int
+) -> None:
+    """Frames drawn after any of the deltas, on terminals shorter and taller than the blocks:
+    whatever was committed early (finished blocks, the finished elements and lines of the open
+    one) or left live and changed, the scrollback and the screen end as Rich prints the answer,
+    colours included."""
+    text = "\n\n".join(blocks)
+    output, color_system = drawn(split_stream(text, cuts), frames, rows)
+    assert terminal_cells(output, rows) == terminal_cells(printed_whole(text, color_system), rows)
+
+
+def test_a_resize_keeps_what_was_committed_and_redraws_the_rest_at_the_new_width() -> None:
+    """On a terminal too short for the open block, its paragraph is committed once the code
+    block below it starts; after the terminal narrows, the paragraph stays as drawn and the
+    code block is drawn at the new width, below it, once."""
+    paragraph = "A paragraph long enough to wrap " + "over several rows " * 4 + "here."
+    code = "```\nx = 1\ny = 2\n```"
+    out = TerminalText()
+    renderer = MarkdownRenderer(Environment(stdout=out, environ={}), None)
+    renderer.console.width, renderer.console.height = TERMINAL_WIDTH, 6
+    screen = pyte.HistoryScreen(TERMINAL_WIDTH, 6, history=100)
+    screen.set_mode(pyte.modes.LNM)
+    stream = pyte.Stream(screen)
+    renderer.text(f"{paragraph}\n```\nx = 1\n")
+    renderer.frame()
+    paragraph_rows = whole(paragraph, TERMINAL_WIDTH).splitlines()
+    assert renderer.open_committed == len(paragraph_rows)
+    stream.feed(out.getvalue())
+    written = len(out.getvalue())
+    renderer.console.width = 30
+    screen.resize(6, 30)
+    renderer.text("y = 2\n```\n")
+    renderer.frame()
+    renderer.finish(TurnResult(f"{paragraph}\n{code}\n", None, "stop"))
+    stream.feed(out.getvalue()[written:])
+    shown = ["".join(str(cell[0]) for cell in row).rstrip() for row in shown_cells(screen)]
+    code_rows = [row.rstrip() for row in whole(code, 30).splitlines()]
+    assert shown == [row[:30].rstrip() for row in paragraph_rows] + ["", *code_rows]
+
+
+def test_no_color_draws_attributes_only_as_rich_prints_them() -> None:
+    text = "\n\n".join(BLOCKS + TALL_BLOCKS[:2])
+    out = TerminalText()
+    renderer = MarkdownRenderer(Environment(stdout=out, environ={"NO_COLOR": "1"}), None)
+    renderer.console.width, renderer.console.height = TERMINAL_WIDTH, 8
+    for index, delta in enumerate(split_stream(text, list(range(0, len(text), 9)))):
+        renderer.text(delta)
+        if index % 3 == 0:
+            renderer.frame()
+    renderer.finish(TurnResult(text, None, "stop"))
+    colours = re.compile(r"\x1b\[[0-9;]*(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])[;m]")
+    assert not colours.search(out.getvalue())
+    expected = TerminalText()
+    Console(file=expected, width=TERMINAL_WIDTH, force_terminal=True, no_color=True).print(
+        Markdown(text)
+    )
+    assert terminal_cells(out.getvalue(), 8) == terminal_cells(expected.getvalue(), 8)
+
+
+def test_a_dumb_terminal_gets_the_blocks_printed_and_no_cursor_moves() -> None:
+    """`--markdown` with TERM=dumb: no live region, as with Rich's own live display."""
+    text = "\n\n".join(BLOCKS)
+    out = TerminalText()
+    renderer = MarkdownRenderer(Environment(stdout=out, environ={"TERM": "dumb"}), None)
+    renderer.console.width = TERMINAL_WIDTH
+    for delta in split_stream(text, list(range(0, len(text), 5))):
+        renderer.text(delta)
+        renderer.frame()
+    renderer.finish(TurnResult(text, None, "stop"))
+    assert renderer.region is None
+    assert not re.search(r"\x1b\[[0-9;?]*[ABCDGHJKlh]", out.getvalue())
+    printed = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())  # attributes, as Rich prints
+    assert [line.rstrip() for line in printed.splitlines()] == [
+        line.rstrip() for line in whole(text, TERMINAL_WIDTH).splitlines()
+    ]
+
+
 # --- in a real terminal -------------------------------------------------------------------------
 
 COLUMNS, ROWS = 100, 24

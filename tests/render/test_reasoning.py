@@ -23,7 +23,7 @@ from wai.backends.base import TurnResult, Usage
 from wai.environment import Environment
 from wai.render import choose_renderer
 from wai.render.json import JsonRenderer
-from wai.render.markdown import MarkdownRenderer, _LiveRegion, tail_of
+from wai.render.markdown import MarkdownRenderer, tail_of
 from wai.render.plain import PlainRenderer
 
 COLUMNS, ROWS = 80, 24
@@ -331,7 +331,7 @@ class Recording(Console):
 
 
 def region(renderer: MarkdownRenderer, console: Console) -> list[str]:
-    lines = console.render_lines(_LiveRegion(renderer), console.options, pad=False)
+    lines = console.render_lines(renderer.reasoning_view, console.options, pad=False)
     return ["".join(segment.text for segment in line).rstrip() for line in lines]
 
 

@@ -46,6 +46,7 @@ class Reply:
     cut: bool = False  # close the connection after the chunks, without ending the body
     stall: bool = False  # after the chunks, send nothing more until the server stops
     pause_before: list[int] = field(default_factory=list)  # chunk indexes to wait on `gate` for
+    pace: float = 0.0  # seconds between chunks, as a model sends its tokens
 
     @classmethod
     def stream(cls, body: bytes, split: int | None = None, **kwargs: Any) -> Reply:
@@ -161,6 +162,8 @@ class ScriptedServer:
                 for index, chunk in enumerate(reply.chunks):
                     if index in reply.pause_before:
                         server.gate.acquire()
+                    if reply.pace and index:
+                        server.stopping.wait(reply.pace)
                     if server.stopping.is_set():
                         return
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))

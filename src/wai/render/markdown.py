@@ -1,10 +1,14 @@
 """Markdown rendered live on a terminal, block by block, after the model's reasoning.
 
-Finished blocks (a blank line outside a code fence, a closed fence) are rendered once and printed
-into the normal scrollback, those finished within one frame together; only the open block lives
-in a Rich `Live` region, cut to the terminal's height. Both happen in a frame thread, at most
-FRAMES_PER_SECOND times a second. A token costs an append and a look at its own newlines, however
-long the answer is; what a frame costs depends on what finished since the last one.
+The answer is cut into top-level blocks (at a blank line outside a code fence, at a closed fence).
+A frame thread, at most FRAMES_PER_SECOND times a second, renders the blocks finished since the
+last frame, once, and the open block, and hands them to the live region (`wai.render.screen`): the
+finished blocks are committed to the scrollback, the open block stays live (but for the rows that
+can no longer change, once it outgrows the terminal), and the terminal gets only what differs from
+what it shows (a token that extends the last line costs its characters). A block that finishes
+is not printed again: the screen is brought to its final rendering by the same difference. A
+token costs an append and a look at its own newlines, however long the answer is; what a frame
+costs depends on the open block and on what finished since the last one.
 
 Reasoning that streams before the answer uses the same region and the same thread: in "auto" mode
 the region shows a `thinking…` header over the reasoning's tail, in "show" mode finished reasoning
@@ -27,6 +31,7 @@ from typing import Any, ClassVar
 from wai.backends.base import TurnResult
 from wai.environment import Environment
 from wai.render.console import rich_console, start_thread_without_sigint
+from wai.render.screen import Region, color_system_of
 from wai.settings.params import REASONING_MODES
 from wai.visible import visible
 
@@ -121,50 +126,21 @@ def _indented_code(line: str) -> bool:
     return line.startswith(("    ", "\t"))
 
 
-class _OpenBlock:
-    """The open block, rendered at each frame and cut to the terminal's height."""
-
-    def __init__(self, renderer: MarkdownRenderer):
-        self.renderer = renderer
-
-    def __rich_console__(self, console: Any, options: Any) -> Any:
-        from rich.segment import Segment
-
-        with self.renderer.lock:
-            text = self.renderer.blocks.pending()
-        if not text.strip():
-            return
-        lines = console.render_lines(markdown_class()(text), options, pad=False)
-        for line in lines[-max(1, options.size.height - 1) :]:
-            yield from line
-            yield Segment.line()
-
-
 @functools.cache
 def markdown_class() -> Any:
     """Rich's Markdown, with each code language's lexer and the colour theme made once instead of
     once per block (a lexer costs ~1 ms, and a fresh theme looks up every token's style again):
     the same output."""
-    from pygments.lexers import get_lexer_by_name
-    from pygments.util import ClassNotFound
     from rich.markdown import CodeBlock, Markdown
     from rich.syntax import Syntax
-
-    @functools.cache
-    def lexer(name: str) -> Any:
-        try:  # the options Syntax gives a lexer it finds by name
-            return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=4)
-        except ClassNotFound:
-            return name  # Syntax falls back to plain text, as for an unknown name
 
     theme = functools.cache(Syntax.get_theme)
 
     class FastCodeBlock(CodeBlock):
         def __rich_console__(self, console: Any, options: Any) -> Any:
             code = str(self.text).rstrip()
-            yield Syntax(
-                code, lexer(self.lexer_name), theme=theme(self.theme), word_wrap=True, padding=1
-            )
+            lexer = code_lexer(self.lexer_name)
+            yield Syntax(code, lexer, theme=theme(self.theme), word_wrap=True, padding=1)
 
     class FastMarkdown(Markdown):
         elements: ClassVar = {
@@ -174,6 +150,47 @@ def markdown_class() -> Any:
         }
 
     return FastMarkdown
+
+
+@functools.cache
+def code_lexer(name: str) -> Any:
+    """The Pygments lexer Rich's Syntax finds for a code block's language, or the name itself
+    when there is none (Syntax shows such code as plain text)."""
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:  # the options Syntax gives a lexer it finds by name
+        return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=4)
+    except ClassNotFound:
+        return name
+
+
+# What may close, on a later line, a construct a lexer only recognises once closed (a C-style
+# comment is one match, from `/*` to `*/`): see `_coloured_alike`.
+CLOSERS = ("*/", "-->", '"""', "'''", "`", "]]", "*)", "-}", "=end", "}")
+
+
+@functools.lru_cache(maxsize=4)  # the frames that overflow until the next line reuse it
+def _coloured_alike(language: str, code: str) -> bool:
+    """Whether the lines of `code` keep their colours when any of CLOSERS follows them on a
+    line of its own (as far as these tell, whatever else follows)."""
+    lexer = code_lexer(language or "text")
+    if isinstance(lexer, str):
+        return True  # plain text
+
+    def lines(text: str) -> list[list[tuple[Any, str]]]:
+        split: list[list[tuple[Any, str]]] = [[]]
+        for kind, value in lexer.get_tokens(text):
+            for index, part in enumerate(value.split("\n")):
+                if index:
+                    split.append([])
+                if part:
+                    split[-1].append((kind, part))
+        return split
+
+    count = code.count("\n") + 1
+    own = lines(code)[:count]
+    return all(lines(f"{code}\n{closer}")[:count] == own for closer in CLOSERS)
 
 
 def tail_of(text: str, limit: int) -> str:
@@ -263,29 +280,21 @@ class _Reasoning:
             yield Segment.line()
 
 
-class _LiveRegion:
-    """What Live shows: the reasoning until it collapses, then the open block. Rendered only by
-    the frame thread (and by `finish`, once that thread has ended), which owns `thinking`."""
-
-    def __init__(self, renderer: MarkdownRenderer):
-        self.reasoning = _Reasoning(renderer)
-        self.open_block = _OpenBlock(renderer)
-        self.renderer = renderer
-
-    def __rich_console__(self, console: Any, options: Any) -> Any:
-        yield self.reasoning if self.renderer.thinking else self.open_block
-
-
 class MarkdownRenderer:
     """Tokens go to the block splitter (the caller's thread); a frame thread, at most
-    FRAMES_PER_SECOND times, prints the blocks finished since the last frame as one document
-    (a Markdown document costs ~1 ms to set up, and each print redraws the live region) and
-    redraws the open block. Each block is rendered once, and the caller never waits for Rich.
+    FRAMES_PER_SECOND times, draws what arrived since the last frame, and the caller never
+    waits for Rich.
+
+    On a terminal a frame renders the blocks finished since the last one as one document (a
+    Markdown document costs ~1 ms to set up) and the open block, and hands the region (see
+    `wai.render.screen`) the rows that are final, to commit, and the rows that may still
+    change. Elsewhere (`--markdown` into a pipe) finished blocks are printed and nothing is
+    drawn live.
 
     Reasoning deltas are only appended for the frame thread, which draws them (`reasoning`
-    says how: "auto", "show" or "hide") until the answer's first text arrives, then prints the
-    `thought for` line ahead of the answer's first block (in the same print when they are due
-    in the same frame)."""
+    says how: "auto", "show" or "hide") until the answer's first text arrives, then commits
+    the `thought for` line ahead of the answer's first block (in the same frame when they
+    are due together)."""
 
     def __init__(
         self,
@@ -297,6 +306,7 @@ class MarkdownRenderer:
             raise ValueError(f"reasoning is one of {', '.join(REASONING_MODES)}, not {reasoning!r}")
         self.started = time.monotonic()  # the turn's start, for "thought for N s"
         self.console = rich_console(env)
+        self.on_terminal = self.console.is_terminal and not env.dumb_terminal
         self.blocks = BlockSplitter()
         self.lock = threading.Lock()  # what the caller's thread hands the frame thread:
         self.finished: list[str] = []  # blocks, for the next frame
@@ -307,9 +317,16 @@ class MarkdownRenderer:
         self.shows_reasoning = reasoning != "hide"
         self.thoughts = Thoughts(keep_lines=reasoning == "show")  # the frame thread's, as:
         self.thinking = False  # the region shows the reasoning (it came, and has not collapsed)
+        self.reasoning_view = _Reasoning(self)
         self.frame_interval = frame_interval  # None: no frames, everything at the end
-        self.new_line_owed = False  # the last printed element wants a blank line after it
-        self.live: Any = None
+        self.new_line_owed = False  # the last committed element wants a blank line after it
+        self.region: Region | None = None  # the live region (a terminal's), once it starts
+        self.drawing = threading.Lock()  # one draw at a time: a frame's, or `finish`'s
+        self.open_committed = 0  # rows of the open block committed (its leading blank included)
+        self.drawn: tuple[str, int, int] | None = None  # the open block and terminal size drawn
+        self.open_settled_by: tuple[str, bool] | None = None  # see `_open_block`, `_recount`
+        self.rendered: dict[tuple[str, int], list[Any]] = {}  # rows of a settled part, by text
+        self.started_frames = False
         self.stopping = threading.Event()
         self.frames: threading.Thread | None = None
         self.failure: BaseException | None = None  # the frame thread's, raised in the caller's
@@ -323,7 +340,7 @@ class MarkdownRenderer:
             if self.answering:
                 return  # reasoning after the answer began: its place has collapsed already
             self.thought_pieces.append(visible(delta))
-        if self.live is None:
+        if not self.started_frames:
             self._start()
 
     def text(self, delta: str) -> None:
@@ -335,56 +352,183 @@ class MarkdownRenderer:
             if not self.answering and delta.strip():  # blank lines first do not end thinking
                 self.answering = True
                 self.thought_for = time.monotonic() - self.started
-        if self.live is None:
+        if not self.started_frames:
             self._start()
 
     def _start(self) -> None:
-        from rich.live import Live
-
-        self.live = Live(
-            _LiveRegion(self),
-            console=self.console,
-            auto_refresh=False,
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
-        self.live.start()
+        self.started_frames = True
+        if self.on_terminal:
+            system = color_system_of(self.console)
+            self.region = Region(self._write, system, remove_color=self.console.no_color)
         self.frames = threading.Thread(target=self._run_frames, daemon=True)
         start_thread_without_sigint(self.frames.start)
 
+    def _write(self, text: str) -> None:
+        self.console.file.write(text)
+        self.console.file.flush()
+
     def _run_frames(self) -> None:
         try:
-            # Only this thread prints or redraws while Live runs (Live is started before it and
-            # stopped after it, with no refresh thread of its own), so no frame can land between
-            # another's "erase the region" and its redraw.
+            # Only this thread draws until `finish` has stopped it (a Ctrl-C there may cut the
+            # wait short: `drawing` keeps its last draw from mixing with a frame's).
             while not self.stopping.wait(self.frame_interval):
                 self.frame()
         except BaseException as error:
             self.failure = error
 
     def frame(self) -> None:
-        """One frame: print what finished since the last one (a print redraws the region
-        itself), else redraw the region. The frame thread's work (a test's, with no frames)."""
-        if not self._print_new() and self.live is not None:
-            self.live.refresh()
+        """One frame: draw what arrived since the last one, or print the blocks that finished
+        (not on a terminal). The frame thread's work (a test's, with no frames)."""
+        if self.on_terminal:
+            self._draw()
+        else:
+            self._print_new()
 
-    def _print_new(self, final: bool = False) -> bool:
-        """Print, in one go, the reasoning lines and the `thought for` line that are due, then
-        the finished blocks as one document (Rich renders consecutive finished blocks together
-        exactly as it renders them one by one). False when there was nothing to print."""
+    def _take(self, final: bool = False) -> tuple[list[str], list[str], bool, float | None, str]:
+        """What the caller's thread handed over since the last frame, and the open block."""
         with self.lock:
             pieces, self.thought_pieces = self.thought_pieces, []
             batch, self.finished = self.finished, []
             answering = self.answering or final
-            thought_for = self.thought_for
-        items = self._reasoning_items(pieces, answering, thought_for) + self._block_items(batch)
-        if not items:
-            return False
-        from rich.console import Group
+            return pieces, batch, answering, self.thought_for, self.blocks.pending()
 
-        self.console.print(items[0] if len(items) == 1 else Group(*items))
-        return True
+    def _print_new(self, final: bool = False) -> None:
+        """Print, in one go, the reasoning lines and the `thought for` line that are due, then
+        the finished blocks as one document (Rich renders consecutive finished blocks together
+        exactly as it renders them one by one)."""
+        pieces, batch, answering, thought_for, _ = self._take(final)
+        items = self._reasoning_items(pieces, answering, thought_for) + self._block_items(batch)
+        if items:
+            from rich.console import Group
+
+            self.console.print(items[0] if len(items) == 1 else Group(*items))
+
+    def _draw(self, final: bool = False) -> None:
+        """Bring the region up to date: the due reasoning lines, the `thought for` line and
+        the finished blocks are committed (less the rows of the block that was open which are
+        committed already), then what of the open block can no longer change; the rest of it
+        (or the reasoning's tail) is live."""
+        with self.drawing:
+            region = self.region
+            if region is None:
+                return  # `finish` has let the region go (Ctrl-C)
+            pieces, batch, answering, thought_for, pending = self._take(final)
+            width, height = self.console.size
+            drawn = (pending, width, height)
+            arrived = pieces or batch or final or (answering and self.thinking)
+            if not arrived and drawn == self.drawn:
+                return  # nothing arrived, and the terminal kept its size
+            resized = self.drawn is not None and width != self.drawn[1]
+            self.drawn = drawn
+            items = self._reasoning_items(pieces, answering, thought_for)  # first: the line
+            block_items = self._block_items(batch)  # owes the answer a blank line
+            items += block_items
+            committed: list[Any] = []
+            if items:
+                from rich.console import Group
+
+                rows = self._rows(items[0] if len(items) == 1 else Group(*items))
+                committed = rows
+                if batch:  # the first block was the open one: some of it is committed already
+                    if resized:
+                        self._recount(rows, blank=len(block_items) - 1)  # a NewLine, or none
+                    committed = rows[self.open_committed :]
+                    self.open_committed, self.open_settled_by = 0, None
+            if self.thinking:
+                live = self._rows(self.reasoning_view)
+            else:
+                rows, blank, settled, settled_by = self._open_block(pending, height)
+                if resized:
+                    self._recount(rows, blank)
+                start = self.open_committed
+                if settled > start:
+                    self.open_committed, self.open_settled_by = settled, settled_by
+                committed += rows[start : self.open_committed]
+                live = rows[self.open_committed :]
+            region.update(committed, live, width, height)
+
+    def _recount(self, rows: list[Any], blank: int) -> None:
+        """After a resize: how many of the open block's `rows`, at the new width, are the part
+        of it committed at the old one (which stays as it was drawn)."""
+        if self.open_settled_by is not None:
+            text, last_dropped = self.open_settled_by
+            self.open_committed = blank + self._same_rows(text, rows, blank, last_dropped)
+
+    def _rows(self, renderable: Any) -> list[Any]:
+        """`renderable`'s rows: Rich's segments, a list a row."""
+        return self.console.render_lines(renderable, self.console.options, pad=False)
+
+    def _open_block(
+        self, text: str, height: int
+    ) -> tuple[list[Any], int, int, tuple[str, bool] | None]:
+        """The open block's rows, as they will be committed when it finishes (its leading blank
+        line included, and counted), how many of them can no longer change and are to be
+        committed now, and the text whose rows those are (its last row left out, when the flag
+        says so), or None.
+
+        Rows are committed when the block outgrows the terminal: until then they stay in the
+        region, where a row that does not change costs no byte, and a resize lays them out
+        again. Those that can no longer change are the rows of its top-level elements before
+        the last, as its complete lines parse: a line decides what it starts once it is
+        complete (an unfinished "1" may become a list item that joins the list above), and a
+        later line cannot reopen an element that another one followed. The last element may
+        change anywhere: a paragraph reflows when an `*` or a backtick closes and becomes a
+        heading under a `---` line, a table's columns widen, an ordered list's numbers widen at
+        its tenth item. Where it is known to be safe, some of it is committed too (a code
+        block's lines but its last, a list's items but its last); otherwise the region shows
+        the block's end, and the rest waits for the block to finish."""
+        markdown = markdown_class()(text)
+        top = _top_level(markdown.parsed)
+        if not top:
+            return [], 0, 0, None
+        complete = text[: text.rfind("\n") + 1]
+        if top[-1].type == "table_open" and complete != text:
+            text, markdown = complete, markdown_class()(complete)  # redrawn when a row completes
+            top = _top_level(markdown.parsed)
+            if not top:
+                return [], 0, 0, None
+        blank = 1 if self.new_line_owed and top[0].type in LEAF_ELEMENTS else 0
+        rows = [[]] * blank + self._rows(markdown)
+        if len(rows) - self.open_committed < height:
+            return rows, blank, 0, None  # the live rows fit below the committed ones
+        parsed = markdown.parsed if complete == text else markdown_class()(complete).parsed
+        settled_top = _top_level(parsed)
+        if not settled_top or not settled_top[-1].map:
+            return rows, blank, 0, None
+        lines = text.splitlines(keepends=True)
+        last = settled_top[-1]
+        settled, settled_by = 0, None
+        if len(settled_top) > 1:
+            prefix = "".join(lines[: last.map[0]])
+            settled, settled_by = blank + self._same_rows(prefix, rows, blank), (prefix, False)
+        if len(rows) - max(settled, self.open_committed) >= height:
+            cut = _without_last_part(parsed, last, lines)
+            if cut is not None and last.type == "fence":
+                code = "".join(lines[last.map[0] + 1 : cut.count("\n")])
+                if not _coloured_alike(last.info.partition(" ")[0], code.rstrip()):
+                    cut = None  # an open comment, say: its colours change when it closes
+            if cut is not None:
+                dropped = last.type == "fence"  # the bottom padding row of Syntax's box
+                same = blank + self._same_rows(cut, rows, blank, last_dropped=dropped)
+                if same > settled:
+                    settled, settled_by = same, (cut, dropped)
+        return rows, blank, settled, settled_by
+
+    def _same_rows(self, text: str, rows: list[Any], blank: int, last_dropped: bool = False) -> int:
+        """How many of `text`'s rows (the last one left out with `last_dropped`) begin `rows`
+        after its `blank` line: `text` begins the open block and is final."""
+        key = (text, self.console.width)
+        if key not in self.rendered:
+            if len(self.rendered) > 4:  # the open block's settled part changes: keep the last
+                self.rendered.clear()
+            self.rendered[key] = self._rows(markdown_class()(text))
+        known = self.rendered[key][:-1] if last_dropped else self.rendered[key]
+        count = 0
+        for mine, theirs in zip(known, rows[blank:], strict=False):
+            if mine != theirs:
+                break
+            count += 1
+        return count
 
     def _reasoning_items(
         self, pieces: list[str], answering: bool, thought_for: float | None
@@ -436,14 +580,48 @@ class MarkdownRenderer:
                 self.stopping.set()
                 self.frames.join()
                 self.frames = None
-        finally:  # even when Ctrl-C (or SIGTERM) lands in the join: the terminal comes back
-            if self.live is not None:
-                live, self.live = self.live, None
-                live.stop()  # transient: the region is cleared, the cursor shown
-        if self.failure is not None:
-            raise self.failure
-        with self.lock:
-            rest = self.blocks.flush()
-            if rest.strip():
-                self.finished.append(rest)
-        self._print_new(final=True)  # the reasoning collapses now if no answer came
+            if self.failure is not None:
+                raise self.failure
+            with self.lock:
+                rest = self.blocks.flush()
+                if rest.strip():
+                    self.finished.append(rest)
+            if self.region is not None:
+                if result.finish_reason == "interrupted":
+                    self.region.distrust()  # the terminal echoed ^C into it
+                self._draw(final=True)  # the reasoning collapses now if no answer came
+            else:
+                self._print_new(final=True)
+        finally:  # even when Ctrl-C (or SIGTERM) lands here: the terminal comes back
+            with self.drawing:
+                region, self.region = self.region, None
+            if region is not None:
+                region.leave()  # a fresh line below what is shown, the cursor visible
+
+
+def _top_level(tokens: list[Any]) -> list[Any]:
+    """The tokens that open (or are) the document's top-level elements."""
+    return [token for token in tokens if token.level == 0 and token.nesting >= 0]
+
+
+def _without_last_part(tokens: list[Any], last: Any, lines: list[str]) -> str | None:
+    """The open block without the part of its last element that may still change, when the
+    rest of that element is known to be final: a code block without its last line with text,
+    a list without its last item (an ordered list from its tenth number on, since the numbers'
+    width is the last number's). None for the other elements."""
+    if last.type == "fence":
+        end = len(lines)
+        while end > 0 and not lines[end - 1].strip():
+            end -= 1  # blank lines at the end are dropped from the rendering until text follows
+        return "".join(lines[: end - 1]) if end - 1 > last.map[0] + 1 else None
+    if last.type not in ("bullet_list_open", "ordered_list_open"):
+        return None
+    after = tokens[tokens.index(last) :]  # its items, not an earlier list's
+    items = [token for token in after if token.type == "list_item_open" and token.level == 1]
+    if len(items) < 2 or not items[-1].map:
+        return None
+    if last.type == "ordered_list_open":
+        start = int(last.attrs.get("start", 1))
+        if start + len(items) - 1 < 10:
+            return None
+    return "".join(lines[: items[-1].map[0]])
