@@ -69,7 +69,11 @@ class Chat:
         overrides = overrides or Overrides()
         config = load_config()
         self.env = Environment(
-            stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(), environ=os.environ
+            stdin=io.StringIO(),
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+            environ=os.environ,
+            in_repl=True,  # as `wai chat` makes it: hints name the REPL's commands
         )
         conversation = Conversation.open(self.env, overrides, config)
         self.repl = Repl(self.env, conversation, overrides)
@@ -252,7 +256,7 @@ def test_a_stream_cut_after_some_tokens_keeps_the_partial_answer(
         "Partial",
         f"wai: error: the answer is incomplete: the connection to 127.0.0.1:{server.port} "
         "was cut off\n"
-        "hint: what arrived is kept above; ask again to get a whole answer\n",
+        "hint: what arrived is kept above; /continue resumes it, /retry asks again\n",
     )
     name = f"{today()}-hi"
     exchanges = [
@@ -437,8 +441,7 @@ def test_an_unknown_model_gets_the_servers_error_and_the_repl_goes_on(
         "",
         f"wai: error: the model {OTHER_MODEL} is not available: "
         f"No such model {OTHER_MODEL} or task\n"
-        "hint: `wai models` lists the current ones; pick one with `-m MODEL` or "
-        "`wai config set model MODEL`\n",
+        "hint: `wai models` lists the current ones; switch with /model ID\n",
     )
     assert server.run_requests[-1].path == run_path(OTHER_MODEL)
     assert server.last_body == body(
@@ -711,7 +714,7 @@ def test_load_continues_a_saved_session(
     [
         (
             "nope",
-            "wai: error: no session named 'nope'\nhint: `wai sessions list` shows the sessions\n",
+            "wai: error: no session named 'nope'\nhint: /sessions lists them\n",
         ),
         (
             "Bad Name",
@@ -969,7 +972,7 @@ def test_reasoning_of_an_answer_cut_while_thinking(
     assert chat.output() == (
         "",
         "wai: error: the answer was cut at max_tokens (64) while the model was still "
-        "reasoning\nhint: raise --max-tokens\n",
+        "reasoning\nhint: raise it with /set max_tokens N\n",
     )
     chat.type("/reasoning")
     assert chat.output() == ("Hmm, a hard one.\n", "")

@@ -529,3 +529,24 @@ def test_slash_continue_in_a_new_chat_has_nothing_to_continue(server: WorkersAIS
         "hint: only an answer that was interrupted or cut at max_tokens can be continued\n",
     )
     assert server.requests == []
+
+
+def test_slash_continue_cut_at_max_tokens_again_names_the_repls_commands(
+    server: WorkersAIServer,
+) -> None:
+    chat = Chat()
+    chat.type("/set max_tokens 2")
+    answers(server, "One,", usage=FIRST_USAGE, finish_reason="length")
+    chat.type("Count")
+    assert chat.output() == (
+        "One,",
+        "wai: max_tokens = 2\n"
+        "wai: the answer was cut at max_tokens (2); raise it with /set max_tokens N\n",
+    )
+    answers(server, " two,", finish_reason="length")
+    chat.type("/continue")
+    assert chat.output() == (
+        " two,",
+        "wai: the answer was cut at max_tokens (2) again; /continue goes on, or raise it with "
+        "/set max_tokens N\n",
+    )

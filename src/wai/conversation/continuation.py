@@ -143,7 +143,10 @@ def continue_answer(
     if result.finish_reason == "length" and result.text:
         conversation.env.notice(
             f"the answer was cut at max_tokens ({request.params.get('max_tokens')}) again; "
-            "continue it once more, or raise --max-tokens"
+            + conversation.env.phrased(
+                "continue it once more, or raise --max-tokens",
+                "/continue goes on, or raise it with /set max_tokens N",
+            )
         )
     if result.text or result.reasoning:
         _record(conversation, question, result)
