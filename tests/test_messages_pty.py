@@ -223,7 +223,10 @@ def test_hints_in_the_repl_name_its_commands(server: WorkersAIServer, isolated: 
         UNAVAILABLE,
         "hint: `wai models` lists the current ones; switch with /model ID",
     ]
-    assert "wai: the answer was cut at max_tokens (100); raise it with /set max_tokens N" in shown
+    assert (
+        "wai: the answer was cut at max_tokens (100); /continue goes on, or raise it with "
+        "/set max_tokens N" in shown
+    )
     too_long = f"wai: error: the prompt is too long for {DEFAULT_MODEL}: about 139 tokens,"
     assert following(shown, too_long, 3) == [  # wrapped between words at 100 columns
         too_long,

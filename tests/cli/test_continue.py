@@ -541,7 +541,8 @@ def test_slash_continue_cut_at_max_tokens_again_names_the_repls_commands(
     assert chat.output() == (
         "One,",
         "wai: max_tokens = 2\n"
-        "wai: the answer was cut at max_tokens (2); raise it with /set max_tokens N\n",
+        "wai: the answer was cut at max_tokens (2); /continue goes on, or raise it with "
+        "/set max_tokens N\n",
     )
     answers(server, " two,", finish_reason="length")
     chat.type("/continue")

@@ -342,7 +342,9 @@ class Conversation:
         if result.finish_reason == "length" and result.text:
             self.env.notice(
                 f"the answer was cut at max_tokens ({request.params.get('max_tokens')}); "
-                + self.env.phrased("raise --max-tokens", "raise it with /set max_tokens N")
+                + self.env.phrased(
+                    "raise --max-tokens", "/continue goes on, or raise it with /set max_tokens N"
+                )
             )
         if result.text or result.reasoning:
             self._record(prompt, result, sent_at, replace_last=replace_last)
