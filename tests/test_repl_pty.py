@@ -246,3 +246,29 @@ def test_reasoning_shows_the_last_answers_thinking_and_is_never_sent(
     ]
     answer = session_file(isolated, f"{today()}-what-is-6x7")["messages"][1]
     assert answer["meta"]["reasoning"] == "Let me think.\nSix times seven."
+
+
+def test_help_wraps_between_words_on_a_narrow_terminal(server: WorkersAIServer) -> None:
+    child = spawn()
+    child.setwinsize(30, 80)  # read when /help is typed, as a resize would leave it
+    child.logfile_read = written = io.StringIO()
+    child.expect(PROMPT)
+    child.send("/help\r")
+    child.expect("//text sends '/text'")
+    child.expect(PROMPT)
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    screen = pyte.HistoryScreen(80, 30, history=200)
+    pyte.Stream(screen).feed(written.getvalue())
+    rows = [row.rstrip() for row in screen.display]
+    start = rows.index(
+        "  /set KEY [VALUE]      set a parameter or any body field; KEY alone removes it"
+    )
+    assert rows[start + 1] == " " * 24 + "(/set lists them)"
+    end = rows.index(
+        "Ctrl-C stops an answer or clears the line · Ctrl-D leaves · //text sends '/text'"
+    )
+    assert rows[end - 2 : end] == [
+        "Enter sends · Alt-Enter (or Esc Enter) inserts a newline · Tab completes",
+        "Ctrl-R searches history",
+    ]

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import termios
+import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,20 @@ from wai.settings.paths import cache_dir, data_dir
 from wai.signals import Terminated, raise_if_terminated
 
 START_HINT = "/help · Alt-Enter new line · Ctrl-D to leave"
+HELP_COLUMN = 24  # where /help's descriptions start
+KEYS = (  # /help's lines about keys, each a list of what a line holds (joined with " · ")
+    (
+        "Enter sends",
+        "Alt-Enter (or Esc Enter) inserts a newline",
+        "Tab completes",
+        "Ctrl-R searches history",
+    ),
+    (
+        "Ctrl-C stops an answer or clears the line",
+        "Ctrl-D leaves",
+        "//text sends '/text'",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -308,13 +323,22 @@ class Repl:
         )
 
     def cmd_help(self, _: str) -> None:
-        lines = [f"  /{c.name} {c.args}".ljust(24) + c.help for c in self.commands.values()]
-        keys = (
-            "Enter sends · Alt-Enter (or Esc Enter) inserts a newline · Tab completes · "
-            "Ctrl-R searches history\n"
-            "Ctrl-C stops an answer or clears the line · Ctrl-D leaves · //text sends '/text'"
-        )
-        self.env.write_out("\n".join(lines) + "\n" + keys + "\n")
+        """The commands, their help in a column, then the keys; on a terminal narrower than a
+        line, wrapped between words (the help under its column, the keys at their `·`), so the
+        terminal never breaks a word such as `Ctrl-R`."""
+        width = self.env.stdout_width
+        lines = []
+        for command in self.commands.values():
+            usage = f"  /{command.name} {command.args}".ljust(HELP_COLUMN)
+            if width is None or len(usage) + len(command.help) <= width:
+                lines.append(usage + command.help)
+                continue
+            wrapped = textwrap.wrap(command.help, max(width - HELP_COLUMN, 20))
+            lines.append(usage + wrapped[0])
+            lines.extend(" " * HELP_COLUMN + part for part in wrapped[1:])
+        for keys in KEYS:
+            lines.extend(_joined(keys, " · ", width))
+        self.env.write_out("\n".join(lines) + "\n")
 
     def cmd_exit(self, _: str) -> None:
         raise Leave
@@ -608,6 +632,18 @@ def edit_in_editor(env: Environment) -> str:
         path.write_text("")
         subprocess.run([*shlex.split(editor), str(path)], check=False)
         return path.read_text()
+
+
+def _joined(parts: Iterable[str], separator: str, width: int | None) -> list[str]:
+    """`parts` joined by `separator` into lines of at most `width` columns (one line when
+    `width` is None), each part whole."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and (width is None or len(lines[-1]) + len(separator) + len(part) <= width):
+            lines[-1] += separator + part
+        else:
+            lines.append(part)
+    return lines
 
 
 def _mtime(path: Path) -> float:
