@@ -85,41 +85,26 @@ def ask(
     """Ask one question and stream the answer. Piped stdin comes first, then the words."""
     env = environment(ctx)
     with reported(env):
+        # What a turn needs however it is asked for: a new question, or the last answer resumed.
+        turn: dict[str, Any] = {
+            "raw": raw,
+            "stream": not no_stream,
+            "as_json": as_json,
+            "markdown": markdown,
+            "show_request": show_request,
+            "show_usage": usage,
+            "session": session,
+            "resume_last": resume_last,
+            "save": not no_save,
+        }
+        overrides = opt.overrides_from(ctx.params)
         if continue_answer:
             from wai.cli.continue_answer import run_continue
 
-            run_continue(
-                env,
-                words or [],
-                opt.overrides_from(ctx.params),
-                raw=raw,
-                stream=not no_stream,
-                as_json=as_json,
-                structured=json_mode or schema is not None,
-                markdown=markdown,
-                show_request=show_request,
-                show_usage=usage,
-                session=session,
-                resume_last=resume_last,
-                save=not no_save,
-            )
+            structured = json_mode or schema is not None
+            run_continue(env, words or [], overrides, structured=structured, **turn)
             return
-        run_ask(
-            env,
-            words or [],
-            opt.overrides_from(ctx.params),
-            raw=raw,
-            stream=not no_stream,
-            as_json=as_json,
-            json_mode=json_mode,
-            schema=schema,
-            markdown=markdown,
-            show_request=show_request,
-            show_usage=usage,
-            session=session,
-            resume_last=resume_last,
-            save=not no_save,
-        )
+        run_ask(env, words or [], overrides, json_mode=json_mode, schema=schema, **turn)
 
 
 def run_ask(
