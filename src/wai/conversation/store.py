@@ -372,12 +372,18 @@ class SessionStore:
             raise _unknown(name)
         return path
 
+    def names(self) -> list[str]:
+        """The names of the session files, the most recently written first (from the listing
+        alone: no file is read)."""
+        files = [path for path in self.directory.glob("*.json") if SLUG.fullmatch(path.stem)]
+        return [path.stem for path in sorted(files, key=_written, reverse=True)]
+
     def most_recent(self) -> Session:
         """The most recently updated session. When the newest file cannot be read, that is an
         error: continuing an older conversation instead would be a silent surprise."""
-        files = [p for p in self.directory.glob("*.json") if SLUG.fullmatch(p.stem)]
-        if files:
-            self.load(max(files, key=lambda path: path.stat().st_mtime).stem)
+        names = self.names()
+        if names:
+            self.load(names[0])
         sessions = self.all()
         if not sessions:
             raise UsageError(
@@ -432,3 +438,11 @@ def refuse_world_writable(directory: Path) -> None:
             "keep sessions there",
             hint=f"run chmod o-w {directory}",
         )
+
+
+def _written(path: Path) -> float:
+    """When the file was last written; a file gone since it was listed counts as the oldest."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from wai.backends.catalogue import CatalogueCache
 from wai.conversation import Conversation
-from wai.conversation.store import SLUG, SessionStore
+from wai.conversation.store import SessionStore
 from wai.conversation.transcript import markdown_transcript
 from wai.conversation.window import estimate_messages
 from wai.environment import Environment
@@ -243,10 +243,8 @@ class Repl:
 
     def _session_names(self) -> list[str]:
         """The saved sessions' names, the most recently updated first."""
-        directory = SessionStore().directory
         with contextlib.suppress(OSError):
-            files = [path for path in directory.glob("*.json") if SLUG.fullmatch(path.stem)]
-            return [path.stem for path in sorted(files, key=_mtime, reverse=True)]
+            return SessionStore().names()
         return []
 
     def _model_ids(self) -> list[str]:
@@ -644,13 +642,6 @@ def _joined(parts: Iterable[str], separator: str, width: int | None) -> list[str
         else:
             lines.append(part)
     return lines
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
 
 
 def _files(attachments: list[Attachment]) -> str:
